@@ -1,0 +1,71 @@
+import { eq } from "drizzle-orm";
+import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { promisify } from "node:util";
+import type { DbOrTx } from "../client";
+import { institutionMember, user } from "../schema";
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const hash = await scryptAsync(password, salt, 64);
+  return `${salt.toString("hex")}:${hash.toString("hex")}`;
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [saltHex, hashHex] = stored.split(":");
+  if (!saltHex || !hashHex) return false;
+  const expected = Buffer.from(hashHex, "hex");
+  const actual = await scryptAsync(password, Buffer.from(saltHex, "hex"), expected.length);
+  return timingSafeEqual(actual, expected);
+}
+
+export type PublicUser = { id: string; email: string; name: string; isSystemAdmin: boolean };
+
+/** Creates the user or, when the email exists, returns it unchanged (seeding is idempotent). */
+export async function ensureUser(
+  db: DbOrTx,
+  input: { email: string; name: string; password?: string; isSystemAdmin?: boolean },
+): Promise<PublicUser> {
+  const email = input.email.trim().toLowerCase();
+  const existing = await findUserByEmail(db, email);
+  if (existing) return toPublicUser(existing);
+  const [created] = await db
+    .insert(user)
+    .values({
+      email,
+      name: input.name,
+      passwordHash: input.password ? await hashPassword(input.password) : null,
+      isSystemAdmin: input.isSystemAdmin ?? false,
+    })
+    .onConflictDoNothing({ target: user.email })
+    .returning();
+  if (created) return toPublicUser(created);
+  return toPublicUser((await findUserByEmail(db, email))!);
+}
+
+export async function findUserByEmail(db: DbOrTx, email: string) {
+  const [row] = await db.select().from(user).where(eq(user.email, email.trim().toLowerCase()));
+  return row;
+}
+
+/** Returns the user when the password matches; never returns the hash. */
+export async function authenticateUser(db: DbOrTx, email: string, password: string): Promise<PublicUser | null> {
+  const row = await findUserByEmail(db, email);
+  if (!row?.passwordHash) return null;
+  return (await verifyPassword(password, row.passwordHash)) ? toPublicUser(row) : null;
+}
+
+export async function addInstitutionMember(
+  db: DbOrTx,
+  input: { institutionId: string; userId: string; role: "admin" | "member" },
+): Promise<void> {
+  await db
+    .insert(institutionMember)
+    .values(input)
+    .onConflictDoUpdate({ target: [institutionMember.institutionId, institutionMember.userId], set: { role: input.role } });
+}
+
+function toPublicUser(row: typeof user.$inferSelect): PublicUser {
+  return { id: row.id, email: row.email, name: row.name, isSystemAdmin: row.isSystemAdmin };
+}

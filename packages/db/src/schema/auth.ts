@@ -1,0 +1,49 @@
+import { boolean, index, pgEnum, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, id, updatedAt } from "./columns";
+
+export const institutionRole = pgEnum("institution_role", ["admin", "member"]);
+
+export const institution = pgTable(
+  "institution",
+  {
+    id: id(),
+    name: text().notNull(),
+    country: text(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("institution_name_uq").on(t.name)],
+);
+
+export const user = pgTable(
+  "user",
+  {
+    id: id(),
+    email: text().notNull(),
+    name: text().notNull(),
+    // scrypt hash "salt:hash" (hex); null for accounts that cannot sign in with a password (system users)
+    passwordHash: text(),
+    isSystemAdmin: boolean().notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("user_email_uq").on(t.email)],
+);
+
+/** Institution admins decide who can see their datasets. */
+export const institutionMember = pgTable(
+  "institution_member",
+  {
+    institutionId: uuid()
+      .notNull()
+      .references(() => institution.id, { onDelete: "cascade" }),
+    userId: uuid()
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    role: institutionRole().notNull().default("member"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ name: "institution_member_pk", columns: [t.institutionId, t.userId] }),
+    index("institution_member_user_idx").on(t.userId),
+  ],
+);

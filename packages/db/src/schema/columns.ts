@@ -1,0 +1,10 @@
+import { timestamp, uuid } from "drizzle-orm/pg-core";
+
+// Shared column builders so every table gets the same id and audit timestamps.
+export const id = () => uuid().primaryKey().defaultRandom();
+export const createdAt = () => timestamp({ withTimezone: true }).notNull().defaultNow();
+export const updatedAt = () =>
+  timestamp({ withTimezone: true })
+    .notNull()
+    .defaultNow()
+    .$onUpdate(() => new Date());

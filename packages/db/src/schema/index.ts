@@ -1,0 +1,6 @@
+export * from "./auth";
+export * from "./scheme";
+export * from "./dataset";
+export * from "./project";
+export * from "./label";
+export * from "./ml";

@@ -1,0 +1,183 @@
+import {
+  type AnyPgColumn,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { user } from "./auth";
+import { createdAt, id, updatedAt } from "./columns";
+import { cell, dataset } from "./dataset";
+import { project } from "./project";
+import { cellClass, classScheme } from "./scheme";
+
+export const modelStatus = pgEnum("model_status", ["training", "ready", "failed", "rejected"]);
+export const jobType = pgEnum("job_type", ["train", "evaluate", "lodocv", "predict", "import"]);
+export const jobStatus = pgEnum("job_status", ["queued", "running", "succeeded", "failed", "cancelled"]);
+export const reviewStatus = pgEnum("review_status", ["pending", "claimed", "done", "skipped"]);
+
+export const modelVersion = pgTable(
+  "model_version",
+  {
+    id: id(),
+    projectId: uuid()
+      .notNull()
+      .references(() => project.id, { onDelete: "cascade" }),
+    schemeId: uuid()
+      .notNull()
+      .references(() => classScheme.id, { onDelete: "restrict" }),
+    /** Model this one was fine-tuned from (public-data base model, previous round). */
+    parentId: uuid().references((): AnyPgColumn => modelVersion.id, { onDelete: "set null" }),
+    name: text().notNull(),
+    backbone: text().notNull(),
+    status: modelStatus().notNull().default("training"),
+    hyperParameters: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    artifactKey: text(),
+    onnxKey: text(),
+    metrics: jsonb().$type<Record<string, unknown>>(),
+    /** Set when the collapsed-classifier guard refused it. */
+    collapseReasons: jsonb().$type<string[]>(),
+    createdBy: uuid().references(() => user.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("model_version_project_idx").on(t.projectId, t.createdAt)],
+);
+
+/** The frozen labelled set a model version was trained on. */
+export const modelSnapshotItem = pgTable(
+  "model_snapshot_item",
+  {
+    modelVersionId: uuid()
+      .notNull()
+      .references(() => modelVersion.id, { onDelete: "cascade" }),
+    cellId: uuid()
+      .notNull()
+      .references(() => cell.id, { onDelete: "cascade" }),
+    classId: uuid()
+      .notNull()
+      .references(() => cellClass.id, { onDelete: "restrict" }),
+    split: text().notNull(),
+  },
+  (t) => [uniqueIndex("model_snapshot_item_uq").on(t.modelVersionId, t.cellId)],
+);
+
+export type JobLogLine = { at: string; level: "info" | "warn" | "error"; message: string };
+
+export const job = pgTable(
+  "job",
+  {
+    id: id(),
+    type: jobType().notNull(),
+    status: jobStatus().notNull().default("queued"),
+    projectId: uuid().references(() => project.id, { onDelete: "cascade" }),
+    /** Groups the folds of one LODOCV run. */
+    parentJobId: uuid().references((): AnyPgColumn => job.id, { onDelete: "cascade" }),
+    payload: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    result: jsonb().$type<Record<string, unknown>>(),
+    /** 0..1 */
+    progress: real().notNull().default(0),
+    progressMessage: text(),
+    attempts: integer().notNull().default(0),
+    maxAttempts: integer().notNull().default(3),
+    priority: integer().notNull().default(0),
+    runAfter: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    lockedBy: text(),
+    lockedAt: timestamp({ withTimezone: true }),
+    heartbeatAt: timestamp({ withTimezone: true }),
+    cancelRequested: boolean().notNull().default(false),
+    error: text(),
+    logs: jsonb().$type<JobLogLine[]>().notNull().default([]),
+    createdBy: uuid().references(() => user.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    startedAt: timestamp({ withTimezone: true }),
+    finishedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    index("job_claim_idx").on(t.status, t.priority, t.runAfter),
+    index("job_project_idx").on(t.projectId, t.createdAt),
+    index("job_parent_idx").on(t.parentJobId),
+  ],
+);
+
+export const prediction = pgTable(
+  "prediction",
+  {
+    id: id(),
+    cellId: uuid()
+      .notNull()
+      .references(() => cell.id, { onDelete: "cascade" }),
+    modelVersionId: uuid()
+      .notNull()
+      .references(() => modelVersion.id, { onDelete: "cascade" }),
+    predictedClassId: uuid()
+      .notNull()
+      .references(() => cellClass.id, { onDelete: "restrict" }),
+    /** Mean class probabilities in the scheme's class order. */
+    probabilities: real().array().notNull(),
+    confidence: real().notNull(),
+    leastConfidence: real().notNull(),
+    margin: real().notNull(),
+    entropy: real().notNull(),
+    bald: real(),
+    embedding: real().array(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("prediction_cell_model_uq").on(t.cellId, t.modelVersionId),
+    index("prediction_model_entropy_idx").on(t.modelVersionId, t.entropy),
+  ],
+);
+
+export const reviewQueueItem = pgTable(
+  "review_queue_item",
+  {
+    id: id(),
+    projectId: uuid()
+      .notNull()
+      .references(() => project.id, { onDelete: "cascade" }),
+    cellId: uuid()
+      .notNull()
+      .references(() => cell.id, { onDelete: "cascade" }),
+    predictionId: uuid().references(() => prediction.id, { onDelete: "set null" }),
+    /** Higher = reviewed sooner (the uncertainty score of the chosen strategy). */
+    priority: real().notNull(),
+    strategy: text().notNull(),
+    status: reviewStatus().notNull().default("pending"),
+    claimedBy: uuid().references(() => user.id, { onDelete: "set null" }),
+    claimedAt: timestamp({ withTimezone: true }),
+    resolvedAt: timestamp({ withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("review_queue_item_project_cell_uq").on(t.projectId, t.cellId),
+    index("review_queue_item_claim_idx").on(t.projectId, t.status, t.priority),
+  ],
+);
+
+/** Per-dataset evaluation of a model (LODOCV folds, cross-site checks). */
+export const evaluation = pgTable(
+  "evaluation",
+  {
+    id: id(),
+    modelVersionId: uuid()
+      .notNull()
+      .references(() => modelVersion.id, { onDelete: "cascade" }),
+    datasetId: uuid().references(() => dataset.id, { onDelete: "cascade" }),
+    jobId: uuid().references(() => job.id, { onDelete: "set null" }),
+    schemeId: uuid()
+      .notNull()
+      .references(() => classScheme.id, { onDelete: "restrict" }),
+    metrics: jsonb().$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("evaluation_model_idx").on(t.modelVersionId)],
+);

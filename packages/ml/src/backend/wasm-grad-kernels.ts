@@ -1,0 +1,134 @@
+/**
+ * Registers convolution gradient kernels for the wasm backend so that models can train on it.
+ *
+ * tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter or
+ * DepthwiseConv2dNativeBackpropInput, so the first trainOnBatch of any CNN throws. Its
+ * Conv2DBackpropInput exists but is a scalar loop, several times slower than the same gradient
+ * expressed as an XNNPACK convolution, so it is replaced too (opt out with `replaceBackpropInput`).
+ */
+import * as tf from "@tensorflow/tfjs";
+import {
+  computeConvGeometry,
+  conv2dBackpropFilterOps,
+  conv2dBackpropInputOps,
+  depthwiseBackpropFilterOps,
+  depthwiseBackpropInputOps,
+} from "./conv-grad-ops";
+
+type Shape4 = [number, number, number, number];
+type PadAttr = Parameters<typeof computeConvGeometry>[4];
+type RoundingMode = "floor" | "round" | "ceil" | undefined;
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  dilations?: number | [number, number];
+  pad: PadAttr;
+  dataFormat?: "NHWC" | "NCHW";
+  dimRoundingMode?: RoundingMode;
+  filterShape?: Shape4;
+  inputShape?: Shape4;
+}
+
+/** Options for {@link registerWasmGradKernels}. */
+export interface WasmGradKernelOptions {
+  /** Backend name to register under. Default 'wasm'. */
+  backendName?: string;
+  /** Also replace the stock (scalar-loop) Conv2DBackpropInput. Default true. */
+  replaceBackpropInput?: boolean;
+}
+
+/** The kernels this module provides, by tfjs kernel name. */
+export const WASM_GRAD_KERNEL_NAMES = [
+  "Conv2DBackpropFilter",
+  "DepthwiseConv2dNativeBackpropFilter",
+  "DepthwiseConv2dNativeBackpropInput",
+] as const;
+
+function assertNhwc(attrs: ConvAttrs, kernel: string): void {
+  if (attrs.dataFormat !== undefined && attrs.dataFormat !== "NHWC") {
+    throw new Error(`${kernel} on wasm supports NHWC only (got ${attrs.dataFormat})`);
+  }
+}
+
+function readAttrs(attrs: unknown): ConvAttrs {
+  return attrs as ConvAttrs;
+}
+
+function getInput(
+  inputs: tf.NamedTensorInfoMap,
+  backend: tf.KernelBackend,
+  name: string,
+  kernel: string,
+): tf.Tensor4D {
+  const t = inputs[name];
+  if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
+  // Kernel inputs arrive as TensorInfo; wrapping the same dataId as a Tensor lets us call ops on it.
+  // The extra reference keeps the caller's buffer alive when the wrapper is disposed by tidy.
+  backend.incRef(t.dataId);
+  return tf.engine().makeTensorFromTensorInfo(t, backend) as tf.Tensor4D;
+}
+
+/** Registers one kernel, replacing any existing registration for that backend. */
+function registerReplacing(kernelName: string, backendName: string, kernelFunc: tf.KernelFunc): void {
+  if (tf.getKernel(kernelName, backendName) !== undefined) tf.unregisterKernel(kernelName, backendName);
+  // tidy disposes the Tensor wrappers made around the kernel inputs; the output survives it.
+  const tidied: tf.KernelFunc = (args) => tf.tidy(() => kernelFunc(args) as tf.Tensor);
+  tf.registerKernel({ kernelName, backendName, kernelFunc: tidied });
+}
+
+/**
+ * Registers the missing convolution gradient kernels for `backendName` (default 'wasm').
+ * Idempotent; call before the first training step (selectBackend does it for wasm).
+ */
+export function registerWasmGradKernels(options: WasmGradKernelOptions = {}): void {
+  const backendName = options.backendName ?? "wasm";
+  const replaceBackpropInput = options.replaceBackpropInput ?? true;
+
+  registerReplacing("Conv2DBackpropFilter", backendName, ({ inputs, backend, attrs }) => {
+    const a = readAttrs(attrs);
+    assertNhwc(a, "Conv2DBackpropFilter");
+    const x = getInput(inputs, backend, "x", "Conv2DBackpropFilter");
+    const dy = getInput(inputs, backend, "dy", "Conv2DBackpropFilter");
+    const filterShape = a.filterShape as Shape4;
+    const g = computeConvGeometry(x.shape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false);
+    return conv2dBackpropFilterOps(x, dy, g);
+  });
+
+  registerReplacing("DepthwiseConv2dNativeBackpropFilter", backendName, ({ inputs, backend, attrs }) => {
+    const a = readAttrs(attrs);
+    const x = getInput(inputs, backend, "x", "DepthwiseConv2dNativeBackpropFilter");
+    const dy = getInput(inputs, backend, "dy", "DepthwiseConv2dNativeBackpropFilter");
+    const filterShape = a.filterShape as Shape4;
+    const g = computeConvGeometry(x.shape, filterShape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true);
+    return depthwiseBackpropFilterOps(x, dy, g, filterShape[3]);
+  });
+
+  registerReplacing("DepthwiseConv2dNativeBackpropInput", backendName, ({ inputs, backend, attrs }) => {
+    const a = readAttrs(attrs);
+    const dy = getInput(inputs, backend, "dy", "DepthwiseConv2dNativeBackpropInput");
+    const filter = getInput(inputs, backend, "filter", "DepthwiseConv2dNativeBackpropInput");
+    const inputShape = a.inputShape as Shape4;
+    const g = computeConvGeometry(
+      inputShape,
+      filter.shape,
+      a.strides,
+      a.dilations ?? 1,
+      a.pad,
+      a.dimRoundingMode,
+      true,
+    );
+    return depthwiseBackpropInputOps(dy, filter, g);
+  });
+
+  if (replaceBackpropInput) {
+    registerReplacing("Conv2DBackpropInput", backendName, ({ inputs, backend, attrs }) => {
+      const a = readAttrs(attrs);
+      assertNhwc(a, "Conv2DBackpropInput");
+      const dy = getInput(inputs, backend, "dy", "Conv2DBackpropInput");
+      const filter = getInput(inputs, backend, "filter", "Conv2DBackpropInput");
+      const inputShape = a.inputShape as Shape4;
+      const g = computeConvGeometry(inputShape, filter.shape, a.strides, 1, a.pad, a.dimRoundingMode, false);
+      return conv2dBackpropInputOps(dy, filter, g);
+    });
+  }
+}

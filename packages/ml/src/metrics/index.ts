@@ -1,0 +1,13 @@
+export type { ClassMetrics, ClassificationReport, ReliabilityBin, RocPoint } from "./types";
+export {
+  computeArgmaxLabels,
+  computeConfusionMatrix,
+  sumConfusionColumns,
+  sumConfusionRows,
+} from "./confusion-matrix";
+export { computeAccuracy, computeBalancedAccuracy, computeCohenKappa } from "./agreement";
+export { computePerClassMetrics } from "./per-class";
+export { computeRocAuc, computeRocCurve } from "./roc";
+export { computeExpectedCalibrationError } from "./calibration";
+export { computeClassificationReport, type ClassificationReportOptions } from "./classification-report";
+export { detectCollapse, type CollapseOptions, type CollapseVerdict } from "./collapse";
