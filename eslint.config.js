@@ -26,7 +26,7 @@ export default tseslint.config(
   },
   {
     files: ["packages/**/*.ts", "packages/**/*.tsx"],
-    ignores: ["packages/*/test/**"],
+    ignores: ["packages/*/test/**", "packages/*/src/cli/**", "packages/*/bench/**"],
     rules: {
       // Packages receive configuration from the apps; only apps read the environment.
       "no-restricted-properties": ["error", { object: "process", property: "env", message: "Packages never read process.env; pass config down from the app." }],

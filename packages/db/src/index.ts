@@ -1,4 +1,5 @@
 export * from "./client";
+export * from "./runtime-config";
 export * from "./errors";
 export * from "./queries";
 export * from "./seed/seed-schemes";

@@ -56,7 +56,7 @@ function readAttrs(attrs: unknown): ConvAttrs {
 
 function getInput(
   inputs: tf.NamedTensorInfoMap,
-  backend: tf.KernelBackend,
+  backendArg: unknown,
   name: string,
   kernel: string,
 ): tf.Tensor4D {
@@ -64,6 +64,7 @@ function getInput(
   if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
   // Kernel inputs arrive as TensorInfo; wrapping the same dataId as a Tensor lets us call ops on it.
   // The extra reference keeps the caller's buffer alive when the wrapper is disposed by tidy.
+  const backend = backendArg as tf.KernelBackend;
   backend.incRef(t.dataId);
   return tf.engine().makeTensorFromTensorInfo(t, backend) as tf.Tensor4D;
 }

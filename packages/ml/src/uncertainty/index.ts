@@ -1,1 +1,3 @@
-export {};
+export { scoreUncertainty, type UncertaintyScores } from "./score-uncertainty";
+export { rankByUncertainty, type UncertaintyStrategy } from "./rank-by-uncertainty";
+export { predictMcDropout } from "./mc-dropout";

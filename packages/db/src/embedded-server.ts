@@ -1,0 +1,35 @@
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createDb, type DbHandle } from "./client";
+import { embeddedServerFile } from "./runtime-config";
+
+export type EmbeddedServer = { url: string; handle: DbHandle; stop: () => Promise<void> };
+
+/**
+ * Serves the PGlite data directory over the PostgreSQL wire protocol so the web app, the trainer and
+ * CLIs (separate processes) share one embedded database; PGlite itself allows one process per dir.
+ */
+export async function startEmbeddedServer(input: {
+  dataDir: string;
+  pgliteDir: string;
+  port: number;
+  host?: string;
+}): Promise<EmbeddedServer> {
+  mkdirSync(input.pgliteDir, { recursive: true });
+  const handle = await createDb({ dataDir: input.pgliteDir });
+  await handle.migrate();
+  const host = input.host ?? "127.0.0.1";
+  const server = new PGLiteSocketServer({ db: handle.pglite!, port: input.port, host, maxConnections: 32 });
+  await server.start();
+  const url = `postgres://postgres@${host}:${input.port}/postgres`;
+  writeFileSync(embeddedServerFile(input.dataDir), JSON.stringify({ url, pid: process.pid }));
+  return {
+    url,
+    handle,
+    stop: async () => {
+      rmSync(embeddedServerFile(input.dataDir), { force: true });
+      await server.stop();
+      await handle.close();
+    },
+  };
+}
