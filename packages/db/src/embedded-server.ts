@@ -14,10 +14,13 @@ export async function startEmbeddedServer(input: {
   pgliteDir: string;
   port: number;
   host?: string;
+  /** Runs on the migrated database before any client can connect (seeding). */
+  prepare?: (handle: DbHandle) => Promise<void>;
 }): Promise<EmbeddedServer> {
   mkdirSync(input.pgliteDir, { recursive: true });
   const handle = await createDb({ dataDir: input.pgliteDir });
   await handle.migrate();
+  await input.prepare?.(handle);
   const host = input.host ?? "127.0.0.1";
   const server = new PGLiteSocketServer({ db: handle.pglite!, port: input.port, host, maxConnections: 32 });
   await server.start();
