@@ -5,3 +5,6 @@ export * from "./labels";
 export * from "./projects";
 export * from "./schemes";
 export * from "./users";
+export * from "./browse";
+export * from "./training-set";
+export * from "./predictions";

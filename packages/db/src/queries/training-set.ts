@@ -1,0 +1,142 @@
+import { and, eq, inArray } from "drizzle-orm";
+import type { DbOrTx } from "../client";
+import { NotFoundError } from "../errors";
+import { cell, cellClass, dataset, image, label, modelSnapshotItem, project, projectDataset, schemeMapping, schemeMappingEntry } from "../schema";
+
+export type TrainingCell = {
+  cellId: string;
+  imageId: string;
+  datasetId: string;
+  datasetName: string;
+  storageKey: string;
+  imageWidth: number;
+  imageHeight: number;
+  geometry: (typeof cell.$inferSelect)["geometry"];
+  /** Box in image pixels; null for whole-image crops. */
+  box: { x: number; y: number; width: number; height: number } | null;
+  patient: string | null;
+  smear: string | null;
+  classId: string;
+  classKey: string;
+};
+
+type LabelSource = (typeof label.$inferSelect)["source"];
+// Adjudicated labels settle disagreements; readers' labels outrank the dataset's own ground truth.
+const sourceRank: Record<LabelSource, number> = { adjudicated: 3, human: 2, model_accepted: 2, imported: 1 };
+
+type CandidateLabel = { classId: string; source: LabelSource; updatedAt: Date };
+
+/**
+ * The consensus label of one cell: the highest-ranked source wins; within it, the majority class,
+ * ties broken by the most recent change.
+ */
+export function resolveConsensusLabel(labels: CandidateLabel[]): string | null {
+  if (labels.length === 0) return null;
+  const best = Math.max(...labels.map((l) => sourceRank[l.source]));
+  const top = labels.filter((l) => sourceRank[l.source] === best);
+  const votes = new Map<string, { n: number; latest: number }>();
+  for (const l of top) {
+    const v = votes.get(l.classId) ?? { n: 0, latest: 0 };
+    votes.set(l.classId, { n: v.n + 1, latest: Math.max(v.latest, l.updatedAt.getTime()) });
+  }
+  return [...votes.entries()].sort((a, b) => b[1].n - a[1].n || b[1].latest - a[1].latest)[0]![0];
+}
+
+/**
+ * Every labelled cell of a project's datasets with its consensus label in the project's scheme.
+ * Labels written in another scheme are translated through a scheme mapping; classes that map to
+ * nothing are left out.
+ */
+export async function listTrainingCells(db: DbOrTx, projectId: string): Promise<TrainingCell[]> {
+  const [proj] = await db.select().from(project).where(eq(project.id, projectId));
+  if (!proj) throw new NotFoundError("project", { projectId });
+  const projectClasses = await db.select().from(cellClass).where(eq(cellClass.schemeId, proj.schemeId));
+  const classKeyById = new Map(projectClasses.map((c) => [c.id, c.key]));
+
+  const rows = await db
+    .select({
+      cellId: cell.id,
+      imageId: image.id,
+      datasetId: dataset.id,
+      datasetName: dataset.name,
+      storageKey: image.storageKey,
+      imageWidth: image.width,
+      imageHeight: image.height,
+      geometry: cell.geometry,
+      x: cell.x,
+      y: cell.y,
+      width: cell.width,
+      height: cell.height,
+      patient: image.patient,
+      smear: image.smear,
+      classId: label.classId,
+      schemeId: label.schemeId,
+      source: label.source,
+      updatedAt: label.updatedAt,
+    })
+    .from(projectDataset)
+    .innerJoin(dataset, eq(projectDataset.datasetId, dataset.id))
+    .innerJoin(image, eq(image.datasetId, dataset.id))
+    .innerJoin(cell, eq(cell.imageId, image.id))
+    .innerJoin(label, eq(label.cellId, cell.id))
+    .where(eq(projectDataset.projectId, projectId));
+
+  const foreignSchemes = [...new Set(rows.map((r) => r.schemeId).filter((s) => s !== proj.schemeId))];
+  const translate = await loadClassTranslation(db, foreignSchemes, proj.schemeId);
+
+  const byCell = new Map<string, { row: (typeof rows)[number]; labels: CandidateLabel[] }>();
+  for (const r of rows) {
+    const classId = r.schemeId === proj.schemeId ? r.classId : translate.get(r.classId);
+    if (!classId) continue;
+    const entry = byCell.get(r.cellId) ?? { row: r, labels: [] };
+    entry.labels.push({ classId, source: r.source, updatedAt: r.updatedAt });
+    byCell.set(r.cellId, entry);
+  }
+  const result: TrainingCell[] = [];
+  for (const { row, labels } of byCell.values()) {
+    const classId = resolveConsensusLabel(labels)!;
+    const hasBox = row.geometry !== "whole" && row.x !== null && row.y !== null;
+    result.push({
+      cellId: row.cellId,
+      imageId: row.imageId,
+      datasetId: row.datasetId,
+      datasetName: row.datasetName,
+      storageKey: row.storageKey,
+      imageWidth: row.imageWidth,
+      imageHeight: row.imageHeight,
+      geometry: row.geometry,
+      box: hasBox ? { x: row.x!, y: row.y!, width: row.width ?? 0, height: row.height ?? 0 } : null,
+      patient: row.patient,
+      smear: row.smear,
+      classId,
+      classKey: classKeyById.get(classId)!,
+    });
+  }
+  return result.sort((a, b) => a.cellId.localeCompare(b.cellId));
+}
+
+/** class id in a foreign scheme -> class id in the target scheme (only mapped classes). */
+async function loadClassTranslation(db: DbOrTx, fromSchemeIds: string[], toSchemeId: string) {
+  if (fromSchemeIds.length === 0) return new Map<string, string>();
+  const entries = await db
+    .select({ from: schemeMappingEntry.fromClassId, to: schemeMappingEntry.toClassId })
+    .from(schemeMappingEntry)
+    .innerJoin(schemeMapping, eq(schemeMappingEntry.mappingId, schemeMapping.id))
+    .where(and(inArray(schemeMapping.fromSchemeId, fromSchemeIds), eq(schemeMapping.toSchemeId, toSchemeId)));
+  return new Map(entries.filter((e) => e.to !== null).map((e) => [e.from, e.to!]));
+}
+
+/** Freezes the exact labelled set a model version was trained on (idempotent per model version). */
+export async function saveModelSnapshot(
+  db: DbOrTx,
+  modelVersionId: string,
+  items: Array<{ cellId: string; classId: string; split: "train" | "val" | "test" }>,
+): Promise<void> {
+  const chunk = 1_000;
+  for (let i = 0; i < items.length; i += chunk) {
+    await db
+      .insert(modelSnapshotItem)
+      .values(items.slice(i, i + chunk).map((it) => ({ ...it, modelVersionId })))
+      .onConflictDoNothing();
+  }
+}
