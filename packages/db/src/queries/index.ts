@@ -8,3 +8,4 @@ export * from "./users";
 export * from "./browse";
 export * from "./training-set";
 export * from "./predictions";
+export * from "./models";
