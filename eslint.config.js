@@ -1,6 +1,19 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import globals from "globals";
+import nextVitals from "eslint-config-next/core-web-vitals";
+
+// eslint-config-next's flat config (React, hooks, a11y, import and @next/next rules) for the React code only.
+// Its Babel parser is dropped so typescript-eslint's parser (above) keeps parsing TS/TSX.
+const reactFiles = ["apps/web/**/*.{ts,tsx,mts}", "packages/ui/**/*.{ts,tsx}"];
+const nextForReact = nextVitals
+  .filter((c) => c.name === "next" || c.name === "next/core-web-vitals")
+  .map(({ languageOptions, ...c }) => ({
+    ...c,
+    files: reactFiles,
+    ...(languageOptions?.globals ? { languageOptions: { globals: languageOptions.globals } } : {}),
+    settings: { ...c.settings, next: { rootDir: "apps/web/" } },
+  }));
 
 export default tseslint.config(
   {
@@ -24,6 +37,7 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
     },
   },
+  ...nextForReact,
   {
     files: ["packages/**/*.ts", "packages/**/*.tsx"],
     ignores: ["packages/*/test/**", "packages/*/src/cli/**", "packages/*/bench/**"],

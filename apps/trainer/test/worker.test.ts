@@ -95,7 +95,7 @@ describeEachDb("trainer worker", (kind) => {
   });
 
   it("two workers share a queue without running any job twice", async () => {
-    const ids = [];
+    const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push((await enqueueJob(t.db, { type: "import" })).id);
     const runs: string[] = [];
     const handler: JobHandler = async (ctx) => {

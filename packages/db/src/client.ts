@@ -5,6 +5,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import * as schema from "./schema";
@@ -34,7 +35,9 @@ export type DbHandle = {
   pglite?: PGlite;
 };
 
-export const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
+// path.resolve rather than `new URL("../drizzle", import.meta.url)`: bundlers (Next's Turbopack)
+// treat the URL form as an asset to resolve and fail on a directory.
+export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "drizzle");
 
 /** Opens PostgreSQL when a URL is given, PGlite otherwise; the same migrations run on both. */
 export async function createDb(config: DbConfig = {}): Promise<DbHandle> {

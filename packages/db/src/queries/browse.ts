@@ -237,6 +237,8 @@ export type CellListItem = {
   imageName: string;
   storageKey: string;
   thumbnailKey: string;
+  /** Free text from the source (VOC class name, PBC file prefix), shown when nothing else is known. */
+  sourceLabel: string | null;
   /** The contributing dataset's own label, in the dataset's scheme. */
   importedLabel: CellLabelRef | null;
   /** The viewer's own label in the project's scheme (its version is the optimistic-lock token). */
@@ -266,6 +268,7 @@ function cellSelection(projectSchemeId: string, readerId: string) {
     imageName: image.originalName,
     storageKey: image.storageKey,
     thumbnailKey: image.thumbnailKey,
+    sourceLabel: cell.sourceLabel,
     impLabelId: imported.id,
     impClassId: importedClass.id,
     impKey: importedClass.key,
@@ -308,6 +311,7 @@ type CellRow = {
   imageName: string;
   storageKey: string;
   thumbnailKey: string;
+  sourceLabel: string | null;
   impLabelId: string | null;
   impClassId: string | null;
   impKey: string | null;
@@ -341,6 +345,7 @@ function toCellItem(r: CellRow): CellListItem {
     imageName: r.imageName,
     storageKey: r.storageKey,
     thumbnailKey: r.thumbnailKey,
+    sourceLabel: r.sourceLabel,
     importedLabel: ref(r.impLabelId, r.impClassId, r.impKey, r.impName, r.impColor, r.impVersion),
     myLabel: ref(r.myLabelId, r.myClassId, r.myKey, r.myName, r.myColor, r.myVersion),
   };
@@ -392,7 +397,8 @@ export async function listProjectCells(db: DbOrTx, input: ListProjectCellsInput)
   const total = totalRow?.n ?? 0;
   const rows = await base()
     .where(where)
-    .orderBy(asc(dataset.name), asc(image.originalName), asc(cell.y), asc(cell.x), asc(cell.id))
+    // crops before cells on fields, then by dataset, image and position
+    .orderBy(asc(image.kind), asc(dataset.name), asc(image.originalName), asc(cell.y), asc(cell.x), asc(cell.id))
     .limit(input.pageSize)
     .offset((input.page - 1) * input.pageSize);
   return {

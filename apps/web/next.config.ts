@@ -1,0 +1,25 @@
+import type { NextConfig } from "next";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { copyOsdImages } from "./scripts/copy-osd-images.mjs";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+// OpenSeadragon's button images are served from /osd-images; make sure they exist even when
+// `next build` / `next start` run without the npm prebuild hook.
+copyOsdImages({ quiet: true, ifMissing: true });
+
+const nextConfig: NextConfig = {
+  // The workspace packages export TypeScript source with extensionless imports.
+  transpilePackages: ["@hemaloop/db", "@hemaloop/ui"],
+  // Native / wasm / socket packages stay plain Node requires (never bundled, never run at build time).
+  serverExternalPackages: ["@electric-sql/pglite", "@electric-sql/pglite-socket", "postgres", "sharp"],
+  poweredByHeader: false,
+  reactStrictMode: true,
+  outputFileTracingRoot: repoRoot,
+  turbopack: { root: repoRoot },
+  // forbidden() / unauthorized() from next/navigation for role failures in server components.
+  experimental: { authInterrupts: true },
+};
+
+export default nextConfig;

@@ -1,0 +1,1 @@
+export declare function copyOsdImages(options?: { quiet?: boolean; ifMissing?: boolean }): void;

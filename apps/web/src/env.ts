@@ -1,0 +1,92 @@
+import { findEmbeddedServerUrl, resolveDbConfig, resolveRuntimeConfig, type DbConfig, type RuntimeConfig } from "@hemaloop/db";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * The web app's environment, validated once per server process on first use (never at build time, so
+ * `next build` needs no secrets or database). Everything else receives these values, not process.env.
+ */
+const webEnvSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    AUTH_SECRET: z.string().min(16, "AUTH_SECRET must be at least 16 characters").optional(),
+    AUTH_TRUST_HOST: z
+      .enum(["true", "false", "1", "0"])
+      .optional()
+      .transform((v) => v === "true" || v === "1"),
+    HEMALOOP_DB_MAX_CONNECTIONS: z.coerce.number().int().positive().max(100).default(10),
+    /** Where the monorepo lives; found from the working directory when unset. */
+    HEMALOOP_REPO_ROOT: z.string().optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === "production" && !env.AUTH_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["AUTH_SECRET"], message: "AUTH_SECRET is required in production" });
+    }
+  });
+
+export type WebEnv = {
+  nodeEnv: "development" | "production" | "test";
+  authSecret: string;
+  trustHost: boolean;
+  repoRoot: string;
+  dbMaxConnections: number;
+  /** DATABASE_URL, HEMALOOP_DATA_DIR, HEMALOOP_STORAGE_DIR, ... (shared with the trainer and CLIs). */
+  runtime: RuntimeConfig;
+};
+
+const DEV_SECRET = "hemaloop-development-secret-do-not-use-in-production";
+
+/** Walks up from `start` to the workspace root (the package.json named "hemaloop"). */
+export function findRepoRoot(start: string): string {
+  let dir = path.resolve(start);
+  for (;;) {
+    const pkg = path.join(dir, "package.json");
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "hemaloop") return dir;
+      } catch {
+        // unreadable package.json: keep walking
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.resolve(start);
+    dir = parent;
+  }
+}
+
+export function parseWebEnv(env: Record<string, string | undefined>, cwd = process.cwd()): WebEnv {
+  const parsed = webEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n");
+    throw new Error(`Invalid environment for the web app:\n${issues}`);
+  }
+  const e = parsed.data;
+  const repoRoot = e.HEMALOOP_REPO_ROOT ? path.resolve(e.HEMALOOP_REPO_ROOT) : findRepoRoot(cwd);
+  return {
+    nodeEnv: e.NODE_ENV,
+    authSecret: e.AUTH_SECRET ?? DEV_SECRET,
+    trustHost: e.AUTH_TRUST_HOST || e.NODE_ENV !== "production",
+    repoRoot,
+    dbMaxConnections: e.HEMALOOP_DB_MAX_CONNECTIONS,
+    runtime: resolveRuntimeConfig(env, repoRoot),
+  };
+}
+
+const store = globalThis as unknown as { __hemaloopWebEnv?: WebEnv };
+
+/** The validated environment (parsed on first call, then cached for the process). */
+export function getEnv(): WebEnv {
+  store.__hemaloopWebEnv ??= parseWebEnv(process.env);
+  return store.__hemaloopWebEnv;
+}
+
+/** Database settings: DATABASE_URL, else a running embedded server for the data dir, else PGlite. */
+export function getDbConfig(): DbConfig {
+  const env = getEnv();
+  const db = resolveDbConfig(env.runtime);
+  // The embedded server runs one PGlite session: more than one connection from this process buys no
+  // parallelism and only multiplies interleaving on its shared wire-protocol queue.
+  const embedded = db.url !== undefined && db.url === findEmbeddedServerUrl(env.runtime.dataDir);
+  return { ...db, maxConnections: embedded ? 1 : env.dbMaxConnections };
+}

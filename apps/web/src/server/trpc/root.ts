@@ -1,0 +1,21 @@
+import { createCallerFactory, router } from "./init";
+import { cellRouter } from "./routers/cell";
+import { datasetRouter } from "./routers/dataset";
+import { imageRouter } from "./routers/image";
+import { jobRouter } from "./routers/job";
+import { labelRouter } from "./routers/label";
+import { projectRouter } from "./routers/project";
+
+export const appRouter = router({
+  project: projectRouter,
+  dataset: datasetRouter,
+  cell: cellRouter,
+  image: imageRouter,
+  label: labelRouter,
+  job: jobRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+/** Server-side caller (server components, tests): same middleware, no HTTP. */
+export const createCaller = createCallerFactory(appRouter);

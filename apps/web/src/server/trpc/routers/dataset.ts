@@ -1,0 +1,7 @@
+import { listProjectDatasets } from "@hemaloop/db";
+import { roleProcedure, router } from "../init";
+
+export const datasetRouter = router({
+  /** The project's datasets with provenance (site, device, stain, magnification, licence) and counts. */
+  list: roleProcedure("annotator").query(({ ctx }) => listProjectDatasets(ctx.db, ctx.project.id)),
+});

@@ -1,0 +1,22 @@
+import { TRPCError } from "@trpc/server";
+import { forbidden, notFound, redirect } from "next/navigation";
+import { cache } from "react";
+import { createTrpcContext } from "../server/trpc/context";
+import { createCaller } from "../server/trpc/root";
+
+/** The tRPC router called directly from server components (one context per request). */
+export const serverApi = cache(async () => createCaller(await createTrpcContext()));
+
+/** Runs a server-side call and turns auth / lookup failures into the matching page response. */
+export async function load<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof TRPCError) {
+      if (error.code === "UNAUTHORIZED") redirect("/sign-in");
+      if (error.code === "NOT_FOUND") notFound();
+      if (error.code === "FORBIDDEN") forbidden();
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,2 @@
+export { DeepZoomViewer, type DeepZoomViewerHandle, type DeepZoomViewerProps } from "./DeepZoomViewer";
+export * from "./coordinates";
