@@ -57,7 +57,7 @@ const childEnv = {
 const webDir = path.join(root, "apps", "web");
 if (needsWebBuild()) {
   console.log("[hemaloop] building the web app (next build)...");
-  const built = spawnSync("npx", ["next", "build"], { cwd: webDir, stdio: "inherit", env: childEnv });
+  const built = spawnSync(path.join(root, "node_modules", ".bin", "next"), ["build"], { cwd: webDir, stdio: "inherit", env: childEnv });
   if (built.status !== 0) {
     await stopDatabase();
     process.exit(built.status ?? 1);
@@ -65,13 +65,16 @@ if (needsWebBuild()) {
 }
 
 const children: ChildProcess[] = [];
-children.push(spawn("npx", ["next", "start", "-p", String(port)], { cwd: webDir, stdio: "inherit", env: childEnv }));
+const nextBin = path.join(root, "node_modules", ".bin", "next");
+// Each child leads its own process group so shutdown also reaches the servers they spawn.
+children.push(spawn(nextBin, ["start", "-p", String(port)], { cwd: webDir, stdio: "inherit", env: childEnv, detached: true }));
 if (startTrainer) {
   children.push(
     spawn(path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "apps", "trainer", "src", "main.ts")], {
       cwd: root,
       stdio: "inherit",
       env: childEnv,
+      detached: true,
     }),
   );
 }
@@ -84,13 +87,22 @@ let stopping = false;
 async function shutdown(code: number) {
   if (stopping) return;
   stopping = true;
-  for (const child of children) child.kill("SIGTERM");
+  for (const child of children) killGroup(child);
   await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once("exit", r)))));
   await stopDatabase();
   process.exit(code);
 }
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => void shutdown(0));
 for (const child of children) child.on("exit", (code) => void shutdown(code ?? 1));
+
+function killGroup(child: ChildProcess) {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    child.kill("SIGTERM");
+  }
+}
 
 function readOrCreateSecret(file: string): string {
   if (existsSync(file)) return readFileSync(file, "utf8").trim();

@@ -1,0 +1,14 @@
+import type { JobType } from "@hemaloop/db";
+import { createLocalStorage } from "@hemaloop/db/storage";
+import type { TrainerConfig } from "../env";
+import type { JobHandler } from "../worker";
+import { createTrainHandler } from "./train-handler";
+
+/** The job types this trainer runs. */
+export function createJobHandlers(config: TrainerConfig): Partial<Record<JobType, JobHandler>> {
+  const storage = createLocalStorage(config.runtime.storageDir);
+  const deps = { storage, tfBackend: config.tfBackend };
+  return {
+    train: createTrainHandler(deps),
+  };
+}
