@@ -5,3 +5,6 @@ export * from "./queries";
 export * from "./seed/seed-schemes";
 export { builtInMappings, builtInSchemes } from "./seed/built-in-schemes";
 export * as schema from "./schema";
+export * from "./storage";
+export * from "./import";
+export * from "./seed/seed-demo";

@@ -1,0 +1,3 @@
+export * from "./storage";
+export * from "./storage-keys";
+export * from "./local-storage";
