@@ -87,8 +87,11 @@ describeEachDb("predictions", (kind) => {
         entropy: 0.5,
         bald: 0.1,
       }));
-    expect(await writePredictions(t.db, mv!.id, rows(0.2), { batchSize: 2 })).toBe(5);
-    await writePredictions(t.db, mv!.id, rows(0.4), { batchSize: 2 });
+    const first = await writePredictions(t.db, mv!.id, rows(0.2), { batchSize: 2 });
+    expect(first.written).toBe(5);
+    const second = await writePredictions(t.db, mv!.id, rows(0.4), { batchSize: 2 });
+    // Same rows updated in place: the ids do not change on a re-run.
+    expect([...second.idsByCell.entries()].sort()).toEqual([...first.idsByCell.entries()].sort());
     const all = await t.db.select().from(prediction).where(eq(prediction.modelVersionId, mv!.id));
     expect(all).toHaveLength(5);
     expect(all[0]!.probabilities[0]).toBeCloseTo(0.4, 5);

@@ -9,3 +9,4 @@ export * from "./browse";
 export * from "./training-set";
 export * from "./predictions";
 export * from "./models";
+export * from "./review-queue";

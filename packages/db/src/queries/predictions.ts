@@ -24,13 +24,13 @@ export async function writePredictions(
   modelVersionId: string,
   rows: PredictionInput[],
   options: { batchSize?: number } = {},
-): Promise<number> {
+): Promise<{ written: number; idsByCell: Map<string, string> }> {
   const batchSize = options.batchSize ?? 500;
-  let written = 0;
+  const idsByCell = new Map<string, string>();
   for (let i = 0; i < rows.length; i += batchSize) {
     const batch = rows.slice(i, i + batchSize).map((r) => ({ ...r, bald: r.bald ?? null, embedding: r.embedding ?? null, modelVersionId }));
-    await db.transaction(async (tx) => {
-      await tx
+    const saved = await db.transaction(async (tx) =>
+      tx
         .insert(prediction)
         .values(batch)
         .onConflictDoUpdate({
@@ -45,11 +45,12 @@ export async function writePredictions(
             bald: sql`excluded.bald`,
             embedding: sql`excluded.embedding`,
           },
-        });
-    });
-    written += batch.length;
+        })
+        .returning({ id: prediction.id, cellId: prediction.cellId }),
+    );
+    for (const row of saved) idsByCell.set(row.cellId, row.id);
   }
-  return written;
+  return { written: idsByCell.size, idsByCell };
 }
 
 export async function listPredictions(db: DbOrTx, modelVersionId: string, options: { limit?: number } = {}) {
