@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "../../../packages/db/test/helpers/test-db";
+import { createPredictHandler } from "../src/handlers/predict-handler";
 import { createTrainHandler } from "../src/handlers/train-handler";
 import { runClaimedJob, type WorkerOptions } from "../src/worker";
 import { claimNextJob } from "@hemaloop/db";
@@ -66,5 +67,40 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     const [proj] = await t.db.select().from(schema.project).where(eq(schema.project.id, project.id));
     expect(proj!.currentModelVersionId).toBe(mv!.status === "ready" ? mv!.id : null);
     expect(mv!.collapseReasons === null).toBe(mv!.status === "ready");
+  }, 300_000);
+
+  it("predicts unlabelled cells with MC-dropout uncertainty, idempotently, and ranks the review queue", async () => {
+    const storage = createLocalStorage(storageDir);
+    const project = await getProjectBySlug(t.db, "pbc-demo");
+    const [mv] = await listModelVersions(t.db, project.id);
+    // A 2-epoch model on 40 crops may be flagged as collapsed; prediction mechanics are what is tested here.
+    await t.db.update(schema.modelVersion).set({ status: "ready" }).where(eq(schema.modelVersion.id, mv!.id));
+    const handlers = { predict: createPredictHandler({ storage, tfBackend: "auto" }) };
+    const runPredict = async () => {
+      const job = await enqueueJob(t.db, { type: "predict", projectId: project.id, payload: { modelVersionId: mv!.id, mcPasses: 5, chunkSize: 16 } });
+      const claimed = await claimNextJob(t.db, { workerId: "test", types: ["predict"] });
+      await runClaimedJob(claimed!, { db: t.db, workerId: "test", handlers, signal: new AbortController().signal }, () => {});
+      return getJob(t.db, job.id);
+    };
+    const first = await runPredict();
+    expect(first.error).toBeNull();
+    expect(first.status).toBe("succeeded");
+    const predicted = (first.result as { cells: number }).cells;
+    // The BCCD demo fields' WBC and RBC boxes carry no pbc-8 label: those are the cells to score.
+    expect(predicted).toBeGreaterThan(20);
+    const preds = await t.db.select().from(schema.prediction).where(eq(schema.prediction.modelVersionId, mv!.id));
+    expect(preds).toHaveLength(predicted);
+    for (const p of preds) {
+      expect(p.probabilities).toHaveLength(8);
+      expect(p.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      expect(p.entropy).toBeGreaterThanOrEqual(0);
+      expect(p.bald).not.toBeNull();
+    }
+    const queue = await t.db.select().from(schema.reviewQueueItem).where(eq(schema.reviewQueueItem.projectId, project.id));
+    expect(queue).toHaveLength(predicted);
+    const second = await runPredict();
+    expect(second.status).toBe("succeeded");
+    expect(await t.db.select().from(schema.prediction).where(eq(schema.prediction.modelVersionId, mv!.id))).toHaveLength(predicted);
+    expect(await t.db.select().from(schema.reviewQueueItem).where(eq(schema.reviewQueueItem.projectId, project.id))).toHaveLength(predicted);
   }, 300_000);
 });

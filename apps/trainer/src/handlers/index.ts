@@ -2,6 +2,7 @@ import type { JobType } from "@hemaloop/db";
 import { createLocalStorage } from "@hemaloop/db/storage";
 import type { TrainerConfig } from "../env";
 import type { JobHandler } from "../worker";
+import { createPredictHandler } from "./predict-handler";
 import { createTrainHandler } from "./train-handler";
 
 /** The job types this trainer runs. */
@@ -10,5 +11,6 @@ export function createJobHandlers(config: TrainerConfig): Partial<Record<JobType
   const deps = { storage, tfBackend: config.tfBackend };
   return {
     train: createTrainHandler(deps),
+    predict: createPredictHandler(deps),
   };
 }

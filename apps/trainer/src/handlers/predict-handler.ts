@@ -1,0 +1,123 @@
+import {
+  getModelVersion,
+  getSchemeByKey,
+  listCellsForPrediction,
+  schema,
+  upsertReviewQueue,
+  writePredictions,
+  type PredictionInput,
+} from "@hemaloop/db";
+import type { LocalStorage } from "@hemaloop/db/storage";
+import {
+  loadClassifierArtifacts,
+  loadImageSet,
+  predictImageSet,
+  scoreUncertainty,
+  type BackendPreference,
+  type ImageItem,
+} from "@hemaloop/ml";
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import { PermanentJobError, type JobHandler } from "../worker";
+import { ensureMlBackend } from "./ml-backend";
+
+export const predictPayloadSchema = z.object({
+  /** Default: the project's published model. */
+  modelVersionId: z.string().uuid().optional(),
+  unlabeledOnly: z.boolean().default(true),
+  /** MC-dropout passes of the head; 0 = one deterministic pass (BALD then 0). */
+  mcPasses: z.number().int().min(0).max(100).default(10),
+  strategy: z.enum(["entropy", "leastConfidence", "margin", "bald"]).default("entropy"),
+  /** Cells decoded and scored per chunk: bounds memory on large projects. */
+  chunkSize: z.number().int().min(16).max(20_000).default(2_000),
+});
+
+type PredictDeps = { storage: LocalStorage; tfBackend: BackendPreference };
+
+/**
+ * Scores a project's cells with a model version: mean probabilities and uncertainty (least
+ * confidence, margin, entropy, MC-dropout BALD), written idempotently; the review queue is re-ranked.
+ */
+export function createPredictHandler(deps: PredictDeps): JobHandler {
+  return async (ctx) => {
+    const parsed = predictPayloadSchema.safeParse(ctx.job.payload);
+    if (!parsed.success) throw new PermanentJobError(`invalid predict payload: ${parsed.error.message}`);
+    const payload = parsed.data;
+    if (!ctx.job.projectId) throw new PermanentJobError("predict job has no project");
+    const [proj] = await ctx.db.select().from(schema.project).where(eq(schema.project.id, ctx.job.projectId));
+    if (!proj) throw new PermanentJobError("project no longer exists");
+    const modelVersionId = payload.modelVersionId ?? proj.currentModelVersionId;
+    if (!modelVersionId) throw new PermanentJobError("the project has no published model to predict with");
+    const mv = await getModelVersion(ctx.db, modelVersionId);
+    if (mv.projectId !== proj.id || !mv.artifactKey) throw new PermanentJobError("model version does not belong to this project or has no artifact");
+    if (mv.status !== "ready") throw new PermanentJobError(`model version is ${mv.status}`);
+
+    await ensureMlBackend(deps.tfBackend);
+    const { model, config } = await loadClassifierArtifacts(deps.storage.resolvePath(mv.artifactKey.replace(/\/$/, "")));
+    try {
+      const [schemeRow] = await ctx.db.select().from(schema.classScheme).where(eq(schema.classScheme.id, proj.schemeId));
+      const scheme = await getSchemeByKey(ctx.db, schemeRow!.key);
+      // The head may predict a subset of the scheme (classes without data at training time).
+      const schemeIndex = config.classKeys.map((key) => scheme.classes.findIndex((c) => c.key === key));
+      if (schemeIndex.some((i) => i < 0)) throw new PermanentJobError("model classes are not in the project's scheme");
+
+      const cells = await listCellsForPrediction(ctx.db, proj.id, { unlabeledOnly: payload.unlabeledOnly });
+      let done = 0;
+      for (let start = 0; start < cells.length; start += payload.chunkSize) {
+        const chunk = cells.slice(start, start + payload.chunkSize);
+        const items: ImageItem[] = chunk.map((c) => ({
+          file: deps.storage.resolvePath(c.storageKey),
+          ...(c.box ? { box: c.box } : {}),
+        }));
+        const set = await loadImageSet(items, { inputSize: config.inputSize, ...config.crop, signal: ctx.signal });
+        const preds = await predictImageSet(model, set, chunk.map((_, i) => i), config.normalization, {
+          mcPasses: payload.mcPasses,
+          signal: ctx.signal,
+        });
+        const scores = scoreUncertainty(preds.mcPasses && preds.mcPasses.length > 0 ? preds.mcPasses : [preds.probs]);
+        const rows: PredictionInput[] = chunk.map((c, i) => {
+          const mean = scores.mean[i]!;
+          const probabilities = scheme.classes.map(() => 0);
+          mean.forEach((p, k) => (probabilities[schemeIndex[k]!] = p));
+          const best = mean.indexOf(Math.max(...mean));
+          return {
+            cellId: c.cellId,
+            predictedClassId: scheme.classes[schemeIndex[best]!]!.id,
+            probabilities,
+            confidence: mean[best]!,
+            leastConfidence: scores.leastConfidence[i]!,
+            margin: scores.margin[i]!,
+            entropy: scores.entropy[i]!,
+            bald: payload.mcPasses > 0 ? scores.bald[i]! : null,
+          };
+        });
+        const { idsByCell } = await writePredictions(ctx.db, mv.id, rows);
+        await upsertReviewQueue(
+          ctx.db,
+          proj.id,
+          rows.map((r) => ({ cellId: r.cellId, predictionId: idsByCell.get(r.cellId) ?? null, priority: priorityOf(r, payload.strategy) })),
+          payload.strategy,
+        );
+        done += chunk.length;
+        await ctx.reportProgress(done / cells.length, `scored ${done}/${cells.length} cells`);
+      }
+      return { modelVersionId: mv.id, cells: cells.length, strategy: payload.strategy, mcPasses: payload.mcPasses };
+    } finally {
+      model.dispose();
+    }
+  };
+}
+
+/** Queue priority: higher = more uncertain, whatever the strategy's own direction. */
+function priorityOf(row: PredictionInput, strategy: z.infer<typeof predictPayloadSchema>["strategy"]): number {
+  switch (strategy) {
+    case "margin":
+      return 1 - row.margin;
+    case "leastConfidence":
+      return row.leastConfidence;
+    case "bald":
+      return row.bald ?? 0;
+    default:
+      return row.entropy;
+  }
+}
