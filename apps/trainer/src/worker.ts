@@ -102,7 +102,7 @@ export async function runClaimedJob(job: Job, options: WorkerOptions, logger: (l
     if (!handler) throw new PermanentJobError(`no handler for job type ${job.type}`);
     const result = await handler(ctx);
     if (controller.signal.aborted) throw controller.signal.reason;
-    await completeJob(db, { jobId: job.id, workerId, result: result ?? {} });
+    await completeJob(db, { jobId: job.id, workerId, result: result ?? undefined });
     logger(`[trainer ${workerId}] job ${job.id} succeeded`);
   } catch (error) {
     if (error instanceof JobCancelledError) {

@@ -2,6 +2,7 @@ import type { JobType } from "@hemaloop/db";
 import { createLocalStorage } from "@hemaloop/db/storage";
 import type { TrainerConfig } from "../env";
 import type { JobHandler } from "../worker";
+import { createLodocvHandler } from "./lodocv-handler";
 import { createPredictHandler } from "./predict-handler";
 import { createTrainHandler } from "./train-handler";
 
@@ -12,5 +13,6 @@ export function createJobHandlers(config: TrainerConfig): Partial<Record<JobType
   return {
     train: createTrainHandler(deps),
     predict: createPredictHandler(deps),
+    lodocv: createLodocvHandler(deps),
   };
 }

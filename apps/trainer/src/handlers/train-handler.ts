@@ -7,7 +7,6 @@ import {
   publishModelVersion,
   saveModelSnapshot,
   schema,
-  type TrainingCell,
 } from "@hemaloop/db";
 import type { LocalStorage } from "@hemaloop/db/storage";
 import {
@@ -15,13 +14,9 @@ import {
   DEFAULT_TRAIN_CONFIG,
   detectCollapse,
   exportToOnnx,
-  loadImageSet,
-  predictImageSet,
   saveClassifierArtifacts,
   splitDataset,
-  trainClassifier,
   type BackendPreference,
-  type LabeledItem,
   type TrainConfig,
 } from "@hemaloop/ml";
 import { eq } from "drizzle-orm";
@@ -31,6 +26,7 @@ import path from "node:path";
 import { z } from "zod";
 import { PermanentJobError, type JobHandler } from "../worker";
 import { ensureMlBackend } from "./ml-backend";
+import { runTrainingOnItems, toLabeledItem } from "./training-run";
 
 /** What the web app enqueues (job.enqueueTrain); everything optional has a CPU-friendly default. */
 export const trainPayloadSchema = z.object({
@@ -102,35 +98,18 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         usable.map((c, i) => ({ cellId: c.cellId, classId: c.classId, split: splitOf.get(i) ?? "train" })),
       );
 
-      let lastDecodeReport = 0;
-      const set = await loadImageSet(items, {
-        inputSize: payload.inputSize,
-        signal: ctx.signal,
-        onProgress: (done, total) => {
-          if (Date.now() - lastDecodeReport < 2_000 && done < total) return;
-          lastDecodeReport = Date.now();
-          void ctx.reportProgress(0.1 * (done / total), `decoding ${done}/${total} images`).catch(() => {});
-        },
-      });
-      const result = await trainClassifier(
-        { set, labels, classKeys, trainIndices: split.train, valIndices: split.val },
-        { ...config, timeBudgetSeconds: payload.timeBudgetMinutes * 60 },
-        {
-          signal: ctx.signal,
-          log: (line) => console.log(`[trainer ${ctx.workerId}] ${line}`),
-          onProgress: async (p) => {
-            const val = p.valAccuracy === null ? "" : ` val acc ${(p.valAccuracy * 100).toFixed(1)}%`;
-            await ctx.reportProgress(
-              0.1 + 0.8 * (p.epoch / p.epochs),
-              `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(3)}${val}, ${p.imagesPerSec.toFixed(0)} img/s, ETA ${Math.round(p.etaSeconds)} s`,
-            );
-          },
-        },
-      );
-
       const evalIndices = split.test.length > 0 ? split.test : split.val;
-      const preds = await predictImageSet(result.model, set, evalIndices, result.stats);
-      const report = computeClassificationReport(evalIndices.map((i) => labels[i]!), preds.probs, classKeys);
+      const { result, evalProbs } = await runTrainingOnItems(ctx, {
+        items,
+        labels,
+        classKeys,
+        trainIndices: split.train,
+        valIndices: split.val,
+        evalIndices,
+        config,
+        timeBudgetMinutes: payload.timeBudgetMinutes,
+      });
+      const report = computeClassificationReport(evalIndices.map((i) => labels[i]!), evalProbs, classKeys);
       const verdict = detectCollapse(report);
       await ctx.reportProgress(0.95, "saving model");
 
@@ -183,16 +162,5 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
-  };
-}
-
-function toLabeledItem(cell: TrainingCell, storage: LocalStorage): LabeledItem {
-  return {
-    file: storage.resolvePath(cell.storageKey),
-    label: cell.classKey,
-    ...(cell.patient ? { patient: cell.patient } : {}),
-    ...(cell.smear ? { smear: cell.smear } : {}),
-    site: cell.datasetName,
-    ...(cell.box ? { box: cell.box } : {}),
   };
 }

@@ -107,7 +107,8 @@ export async function completeJob(
 ): Promise<void> {
   await db
     .update(job)
-    .set({ status: "succeeded", progress: 1, result: input.result ?? {}, finishedAt: new Date(), lockedBy: null })
+    // No result given = keep what the job wrote itself (LODOCV plans collect fold results there).
+    .set({ status: "succeeded", progress: 1, ...(input.result ? { result: input.result } : {}), finishedAt: new Date(), lockedBy: null })
     .where(and(eq(job.id, input.jobId), eq(job.lockedBy, input.workerId)));
 }
 

@@ -1,1 +1,9 @@
-export {};
+export * from "./rng";
+export * from "./class-schemes";
+export * from "./labeled-items";
+export * from "./preprocess-image";
+export * from "./image-set";
+export * from "./normalization";
+export * from "./batch-assembly";
+export * from "./splits";
+export * from "./sampling";

@@ -24,6 +24,16 @@ export function createOptimizer(config: OptimizerConfig): tf.Optimizer {
   return tf.train.momentum(config.learningRate, config.momentum ?? 0.9, true);
 }
 
+/**
+ * Disposes an optimizer and its state. tfjs 4.22's MomentumOptimizer.dispose forgets the
+ * learning-rate scalar its SGD base keeps, leaking one tensor per optimizer; release it here.
+ */
+export function disposeOptimizer(optimizer: tf.Optimizer): void {
+  const lrScalar = (optimizer as unknown as { c?: tf.Tensor }).c;
+  optimizer.dispose();
+  if (optimizer instanceof tf.MomentumOptimizer && lrScalar && !lrScalar.isDisposed) lrScalar.dispose();
+}
+
 /** Sets the learning rate of an optimizer created by createOptimizer. */
 export function setLearningRate(optimizer: tf.Optimizer, learningRate: number): void {
   const o = optimizer as unknown as { setLearningRate?: (lr: number) => void; learningRate: number };
@@ -82,6 +92,59 @@ export function collectTrainableVariables(parts: ClassifierParts, frozenBackbone
 }
 
 /**
+ * Loss and gradients of one batch x `[N, S, S, 3]` (standardised) with labels `[N]`, for the
+ * trainable variables of the phase (in {@link collectTrainableVariables} order). The caller owns
+ * (and must dispose) the returned gradients.
+ */
+export function computeLossAndGradients(
+  ctx: TrainStepContext,
+  x: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  sampleWeights?: tf.Tensor1D,
+): { loss: number; vars: tf.Variable[]; grads: tf.Tensor[] } {
+  const frozen = ctx.frozenBackbone ?? false;
+  const vars = collectTrainableVariables(ctx.parts, frozen);
+  const result = tf.tidy(() => {
+    // Frozen backbone: embed outside the gradient tape so no backbone activations are recorded.
+    const frozenEmbedding = frozen ? (ctx.parts.features.apply(x, { training: false }) as tf.Tensor) : undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const embedding = frozenEmbedding ?? (ctx.parts.features.apply(x, { training: true }) as tf.Tensor);
+      const logits = applyHeadLayers(ctx.parts, embedding, { training: true, logits: true });
+      return computeSmoothedCrossEntropy(logits, labels, ctx.numClasses, ctx.labelSmoothing ?? 0, sampleWeights);
+    }, vars);
+    const ordered = vars.map((v) => {
+      const g = grads[v.name];
+      if (!g) throw new Error(`No gradient for ${v.name}`);
+      return g;
+    });
+    return { value, ordered };
+  });
+  const loss = result.value.dataSync()[0] ?? Number.NaN;
+  result.value.dispose();
+  return { loss, vars, grads: result.ordered };
+}
+
+/**
+ * Applies gradients (parallel to `vars`) with coupled L2 weight decay on kernels. Disposes `grads`.
+ */
+export function applyGradientsWithDecay(
+  optimizer: tf.Optimizer,
+  vars: readonly tf.Variable[],
+  grads: tf.Tensor[],
+  weightDecay: number,
+): void {
+  tf.tidy(() => {
+    const named: tf.NamedTensorMap = {};
+    vars.forEach((v, i) => {
+      const g = grads[i] as tf.Tensor;
+      named[v.name] = weightDecay > 0 && isDecayedWeight(v.name) ? tf.add(g, tf.mul(v, weightDecay)) : g;
+    });
+    optimizer.applyGradients(named);
+  });
+  tf.dispose(grads);
+}
+
+/**
  * Runs one step on a batch x `[N, S, S, 3]` (standardised) with labels `[N]`; returns the loss.
  * All intermediate tensors are released; only the weights and optimizer state change.
  */
@@ -91,25 +154,7 @@ export function runTrainStep(
   labels: tf.Tensor1D,
   sampleWeights?: tf.Tensor1D,
 ): number {
-  const frozen = ctx.frozenBackbone ?? false;
-  const vars = collectTrainableVariables(ctx.parts, frozen);
-  const decay = ctx.weightDecay ?? 0;
-  const lossValue = tf.tidy(() => {
-    // Frozen backbone: embed outside the gradient tape so no backbone activations are recorded.
-    const frozenEmbedding = frozen ? (ctx.parts.features.apply(x, { training: false }) as tf.Tensor) : undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const embedding = frozenEmbedding ?? (ctx.parts.features.apply(x, { training: true }) as tf.Tensor);
-      const logits = applyHeadLayers(ctx.parts, embedding, { training: true, logits: true });
-      return computeSmoothedCrossEntropy(logits, labels, ctx.numClasses, ctx.labelSmoothing ?? 0, sampleWeights);
-    }, vars);
-    if (decay > 0) {
-      for (const v of vars) {
-        const g = grads[v.name];
-        if (g && isDecayedWeight(v.name)) grads[v.name] = tf.add(g, tf.mul(v, decay));
-      }
-    }
-    ctx.optimizer.applyGradients(grads);
-    return value.dataSync()[0] ?? Number.NaN;
-  });
-  return lossValue;
+  const { loss, vars, grads } = computeLossAndGradients(ctx, x, labels, sampleWeights);
+  applyGradientsWithDecay(ctx.optimizer, vars, grads, ctx.weightDecay ?? 0);
+  return loss;
 }

@@ -1,0 +1,137 @@
+/** `ml predict --model <dir> --data <folder|manifest.csv> --out <file.csv|file.json> [--mc-passes N]`. */
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { parseBackendPreference, selectBackend } from "../backend";
+import { loadImageItems, loadImageSet } from "../data";
+import { loadClassifierArtifacts, predictImageSet } from "../train";
+import { scoreUncertainty } from "../uncertainty";
+import {
+  createDecodeProgress,
+  createSignalAbort,
+  logLine,
+  parseIntOption,
+  requireOption,
+  writeJsonFile,
+  type CliEnv,
+} from "./cli-shared";
+
+export const PREDICT_USAGE = `Usage: npm run ml -- predict --model <dir> --data <folder|manifest.csv> --out <file.csv|file.json>
+  [--mc-passes 0] [--batch-size 64] [--backend auto|tensorflow|wasm|cpu] [--cache-dir <dir>] [--concurrency 4]`;
+
+/** One output row. */
+export interface PredictionRow {
+  file: string;
+  label?: string;
+  predicted: string;
+  confidence: number;
+  probs: Record<string, number>;
+  leastConfidence: number;
+  margin: number;
+  entropy: number;
+  /** Present with --mc-passes > 1. */
+  bald?: number;
+}
+
+function csvEscape(v: string): string {
+  return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+function toCsv(rows: PredictionRow[], classKeys: readonly string[], withBald: boolean): string {
+  const header = [
+    ...["file", "label", "predicted", "confidence"],
+    ...classKeys.map((k) => `p_${k}`),
+    ...["least_confidence", "margin", "entropy"],
+    ...(withBald ? ["bald"] : []),
+  ];
+  const lines = rows.map((r) =>
+    [
+      csvEscape(r.file),
+      csvEscape(r.label ?? ""),
+      r.predicted,
+      r.confidence.toFixed(6),
+      ...classKeys.map((k) => (r.probs[k] ?? 0).toFixed(6)),
+      r.leastConfidence.toFixed(6),
+      r.margin.toFixed(6),
+      r.entropy.toFixed(6),
+      ...(withBald ? [(r.bald ?? 0).toFixed(6)] : []),
+    ].join(","),
+  );
+  return `${header.join(",")}\n${lines.join("\n")}\n`;
+}
+
+export async function runPredictCommand(argv: string[], env: CliEnv): Promise<void> {
+  const abort = createSignalAbort();
+  try {
+    await runPredictCommandInner(argv, env, abort.signal);
+  } finally {
+    abort.release();
+  }
+}
+
+async function runPredictCommandInner(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      model: { type: "string" },
+      data: { type: "string" },
+      out: { type: "string" },
+      "mc-passes": { type: "string" },
+      "batch-size": { type: "string" },
+      backend: { type: "string" },
+      "cache-dir": { type: "string" },
+      concurrency: { type: "string" },
+    },
+  });
+  const modelDir = requireOption(values.model, "model", PREDICT_USAGE);
+  const dataPath = requireOption(values.data, "data", PREDICT_USAGE);
+  const outPath = requireOption(values.out, "out", PREDICT_USAGE);
+  const mcPasses = parseIntOption(values["mc-passes"], "mc-passes", 0, 0);
+  const t0 = performance.now();
+  await selectBackend({ preferred: parseBackendPreference(values.backend ?? env.backend), log: logLine });
+  const { model, config } = await loadClassifierArtifacts(modelDir);
+  const items = await loadImageItems(dataPath, config.classKeys);
+  const set = await loadImageSet(items, {
+    inputSize: config.inputSize,
+    ...config.crop,
+    concurrency: parseIntOption(values.concurrency, "concurrency", 4, 1),
+    cacheDir: values["cache-dir"] ?? env.cacheDir,
+    onProgress: createDecodeProgress("decode"),
+    signal,
+  });
+  const preds = await predictImageSet(model, set, items.map((_, i) => i), config.normalization, {
+    batchSize: parseIntOption(values["batch-size"], "batch-size", 64, 1),
+    mcPasses,
+    signal,
+  });
+  // With MC passes the reported probabilities are the MC mean; otherwise the deterministic pass.
+  const scores = scoreUncertainty(preds.mcPasses ?? [preds.probs]);
+  const rows: PredictionRow[] = items.map((it, i) => {
+    const mean = scores.mean[i] as number[];
+    let arg = 0;
+    for (let c = 1; c < mean.length; c++) if ((mean[c] as number) > (mean[arg] as number)) arg = c;
+    return {
+      file: it.file,
+      ...(it.label ? { label: it.label } : {}),
+      predicted: config.classKeys[arg] as string,
+      confidence: mean[arg] as number,
+      probs: Object.fromEntries(config.classKeys.map((k, c) => [k, mean[c] as number])),
+      leastConfidence: scores.leastConfidence[i] as number,
+      margin: scores.margin[i] as number,
+      entropy: scores.entropy[i] as number,
+      ...(mcPasses > 1 ? { bald: scores.bald[i] as number } : {}),
+    };
+  });
+  if (outPath.toLowerCase().endsWith(".json")) {
+    const doc = { model: path.resolve(modelDir), classKeys: config.classKeys, mcPasses, predictions: rows };
+    await writeJsonFile(outPath, doc);
+  } else {
+    await mkdir(path.dirname(path.resolve(outPath)), { recursive: true });
+    await writeFile(outPath, toCsv(rows, config.classKeys, mcPasses > 1));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const summary = { out: path.resolve(outPath), n: rows.length, mcPasses, seconds: Number(seconds.toFixed(1)) };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  model.dispose();
+}

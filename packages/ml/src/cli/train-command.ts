@@ -1,0 +1,260 @@
+/**
+ * `ml train --data <folder|manifest.csv> --scheme <key> --out <dir> [options]`: decode, split,
+ * train, evaluate on the held-out split, save artifacts (model.json, weights.bin, config.json,
+ * evaluation.json). With only data/scheme/out it uses the CPU defaults below.
+ */
+import { availableParallelism } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { parseBackendPreference, selectBackend } from "../backend";
+import {
+  countByClass,
+  loadImageSet,
+  loadLabeledItems,
+  resolveClassKeys,
+  splitDataset,
+  toLabelIndices,
+  type BalanceMode,
+} from "../data";
+import { BACKBONES, type Backbone } from "../models";
+import {
+  DEFAULT_TRAIN_CONFIG,
+  predictImageSet,
+  saveClassifierArtifacts,
+  trainClassifier,
+  type ScheduleName,
+  type TrainConfig,
+} from "../train";
+import {
+  createDecodeProgress,
+  createSignalAbort,
+  formatRecalls,
+  logLine,
+  parseIntOption,
+  parseNumberOption,
+  requireOption,
+  writeJsonFile,
+  type CliEnv,
+} from "./cli-shared";
+import { buildEvaluationReport } from "./evaluation-report";
+
+export const TRAIN_USAGE = `Usage: npm run ml -- train --data <folder|manifest.csv> --scheme <key|a,b,c> --out <dir>
+  [--backbone resnet|mobilenet-v2|small-cnn] [--input-size 64] [--epochs 40] [--batch-size 64]
+  [--lr 0.2] [--optimizer sgd|adam] [--schedule one-cycle|cosine] [--weight-decay 5e-4]
+  [--label-smoothing 0.1] [--dropout 0.2] [--alpha 0.35] [--val-fraction 0.1] [--test-fraction 0.2]
+  [--seed 42] [--time-budget-min 55] [--patience 8] [--balance sampler|weights|none]
+  [--margin 0.15] [--pretrained <model dir>] [--frozen-epochs 3] [--backend auto|tensorflow|wasm|cpu]
+  [--workers 2] [--cache-dir <dir>] [--concurrency 4] [--limit N (subsample, for smoke tests)]`;
+
+/** CPU (wasm, 2 cores) defaults: the small ResNet recipe at 64 px, cut to a 55-minute budget. */
+export const CLI_TRAIN_DEFAULTS = {
+  timeBudgetMin: 55,
+  valFraction: 0.1,
+  testFraction: 0.2,
+};
+
+function parseChoice<T extends string>(value: string | undefined, name: string, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new Error(`--${name} must be one of ${choices.join(", ")} (got '${value}')`);
+  }
+  return value as T;
+}
+
+export async function runTrainCommand(argv: string[], env: CliEnv): Promise<void> {
+  const abort = createSignalAbort();
+  try {
+    await runTrainCommandInner(argv, env, abort.signal);
+  } finally {
+    abort.release();
+  }
+}
+
+async function runTrainCommandInner(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
+  const t0 = performance.now();
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      data: { type: "string" },
+      scheme: { type: "string" },
+      out: { type: "string" },
+      backbone: { type: "string" },
+      "input-size": { type: "string" },
+      epochs: { type: "string" },
+      "batch-size": { type: "string" },
+      lr: { type: "string" },
+      optimizer: { type: "string" },
+      schedule: { type: "string" },
+      "weight-decay": { type: "string" },
+      "label-smoothing": { type: "string" },
+      dropout: { type: "string" },
+      alpha: { type: "string" },
+      "val-fraction": { type: "string" },
+      "test-fraction": { type: "string" },
+      seed: { type: "string" },
+      "time-budget-min": { type: "string" },
+      patience: { type: "string" },
+      balance: { type: "string" },
+      margin: { type: "string" },
+      pretrained: { type: "string" },
+      "frozen-epochs": { type: "string" },
+      backend: { type: "string" },
+      "cache-dir": { type: "string" },
+      concurrency: { type: "string" },
+      limit: { type: "string" },
+      workers: { type: "string" },
+    },
+  });
+  const dataPath = requireOption(values.data, "data", TRAIN_USAGE);
+  const scheme = requireOption(values.scheme, "scheme", TRAIN_USAGE);
+  const outDir = path.resolve(requireOption(values.out, "out", TRAIN_USAGE));
+  const classKeys = resolveClassKeys(scheme);
+  const d = DEFAULT_TRAIN_CONFIG;
+  const optimizer = parseChoice(values.optimizer, "optimizer", ["sgd", "adam"] as const, d.optimizer);
+  const config: TrainConfig = {
+    backbone: parseChoice<Backbone>(values.backbone, "backbone", BACKBONES, d.backbone),
+    inputSize: parseIntOption(values["input-size"], "input-size", d.inputSize, 32),
+    alpha: parseNumberOption(values.alpha, "alpha", d.alpha ?? 0.35),
+    dropout: parseNumberOption(values.dropout, "dropout", d.dropout ?? 0.2),
+    epochs: parseIntOption(values.epochs, "epochs", d.epochs, 1),
+    batchSize: parseIntOption(values["batch-size"], "batch-size", d.batchSize, 1),
+    optimizer,
+    // Adam wants a far smaller rate than SGD; pick a sane default when only --optimizer is given.
+    learningRate: parseNumberOption(values.lr, "lr", optimizer === "adam" ? 2e-3 : d.learningRate),
+    momentum: d.momentum,
+    weightDecay: parseNumberOption(values["weight-decay"], "weight-decay", d.weightDecay),
+    labelSmoothing: parseNumberOption(values["label-smoothing"], "label-smoothing", d.labelSmoothing),
+    schedule: parseChoice<ScheduleName>(values.schedule, "schedule", ["one-cycle", "cosine", "constant"], d.schedule),
+    earlyStoppingPatience: parseIntOption(values.patience, "patience", d.earlyStoppingPatience),
+    earlyStoppingStart: d.earlyStoppingStart,
+    balance: parseChoice<BalanceMode>(values.balance, "balance", ["sampler", "weights", "none"], d.balance),
+    augment: d.augment,
+    seed: parseIntOption(values.seed, "seed", d.seed),
+    // One wasm replica per core (wasm is single-threaded in Node); capped at 2, this machine's size.
+    workers: parseIntOption(values.workers, "workers", Math.min(2, availableParallelism()), 1),
+    ...(values.pretrained
+      ? {
+          pretrained: {
+            location: path.resolve(values.pretrained),
+            frozenEpochs: parseIntOption(values["frozen-epochs"], "frozen-epochs", 3),
+          },
+        }
+      : {}),
+  };
+  const timeBudgetMin = parseNumberOption(values["time-budget-min"], "time-budget-min", CLI_TRAIN_DEFAULTS.timeBudgetMin);
+  const valFraction = parseNumberOption(values["val-fraction"], "val-fraction", CLI_TRAIN_DEFAULTS.valFraction);
+  const testFraction = parseNumberOption(values["test-fraction"], "test-fraction", CLI_TRAIN_DEFAULTS.testFraction);
+  const margin = parseNumberOption(values.margin, "margin", 0.15);
+  const cacheDir = values["cache-dir"] ?? env.cacheDir;
+
+  const backend = await selectBackend({ preferred: parseBackendPreference(values.backend ?? env.backend), log: logLine });
+  const loaded = await loadLabeledItems(dataPath, { classKeys });
+  for (const [label, n] of Object.entries(loaded.skipped)) logLine(`[data] skipped ${n} items labelled '${label}' (not in ${scheme})`);
+  let items = loaded.items;
+  const limit = values.limit === undefined ? undefined : parseIntOption(values.limit, "limit", 0, 1);
+  if (limit !== undefined) items = items.filter((_, i) => i % Math.max(1, Math.floor(items.length / limit)) === 0).slice(0, limit);
+  const labels = toLabelIndices(items, classKeys);
+  const split = splitDataset(items, labels, { valFraction, testFraction, seed: config.seed });
+  logLine(
+    `[data] ${items.length} images, ${split.method} split: train ${split.train.length}, val ${split.val.length}, test ${split.test.length}; ` +
+      `per class ${classKeys.map((k, i) => `${k}=${countByClass(labels, classKeys.length)[i]}`).join(" ")}`,
+  );
+  const set = await loadImageSet(items, {
+    inputSize: config.inputSize,
+    margin,
+    concurrency: parseIntOption(values.concurrency, "concurrency", 4, 1),
+    cacheDir,
+    onProgress: createDecodeProgress("decode"),
+    signal,
+  });
+
+  // The budget covers the whole command: what decoding used, plus a reserve for test and saving.
+  const elapsed = (performance.now() - t0) / 1000;
+  const reserve = 30 + split.test.length / 200;
+  config.timeBudgetSeconds = Math.max(60, timeBudgetMin * 60 - elapsed - reserve);
+  logLine(`[train] ${config.backbone} @${config.inputSize}px, budget ${(config.timeBudgetSeconds / 60).toFixed(1)} min for epochs`);
+  const result = await trainClassifier(
+    { set, labels, classKeys, trainIndices: split.train, valIndices: split.val },
+    config,
+    {
+      log: logLine,
+      signal,
+      progressEveryBatches: 20,
+      onProgress: (p) => {
+        if (p.batch) {
+          logLine(
+            `[train]   epoch ${p.epoch} batch ${p.batch.done}/${p.batch.total} loss=${p.loss.toFixed(4)} ` +
+              `${p.imagesPerSec.toFixed(1)} img/s lr=${p.learningRate.toExponential(2)}`,
+          );
+        }
+      },
+    },
+  );
+
+  const evalIndices = split.test.length > 0 ? split.test : split.val;
+  let evaluation: ReturnType<typeof buildEvaluationReport> | undefined;
+  if (evalIndices.length > 0) {
+    const preds = await predictImageSet(result.model, set, evalIndices, result.stats);
+    evaluation = buildEvaluationReport(
+      evalIndices.map((i) => labels[i] as number),
+      preds.probs,
+      classKeys,
+      {
+        split: split.test.length > 0 ? "test" : "val",
+        n: evalIndices.length,
+        data: path.resolve(dataPath),
+        seed: config.seed,
+      },
+    );
+  }
+  const totalSeconds = (performance.now() - t0) / 1000;
+  await saveClassifierArtifacts(outDir, result.model, {
+    format: "hemaloop-classifier",
+    version: 1,
+    classKeys,
+    scheme,
+    inputSize: config.inputSize,
+    backbone: config.pretrained ? "pretrained" : config.backbone,
+    normalization: result.stats,
+    crop: { margin, pointBoxSize: 96 },
+    train: config,
+    history: result.history,
+    bestEpoch: result.bestEpoch,
+    stopReason: result.stopReason,
+    trainSeconds: result.trainSeconds,
+    backend: backend.name,
+    createdAt: new Date().toISOString(),
+    dataset: {
+      source: path.resolve(dataPath),
+      images: items.length,
+      split: { method: split.method, train: split.train.length, val: split.val.length, test: split.test.length },
+      totalSeconds,
+    },
+  });
+  if (evaluation) await writeJsonFile(path.join(outDir, "evaluation.json"), evaluation);
+  const summary = {
+    out: outDir,
+    backend: backend.name,
+    backbone: config.backbone,
+    inputSize: config.inputSize,
+    epochs: result.history.length,
+    bestEpoch: result.bestEpoch,
+    stopReason: result.stopReason,
+    trainMinutes: Number((result.trainSeconds / 60).toFixed(1)),
+    totalMinutes: Number((totalSeconds / 60).toFixed(1)),
+    ...(evaluation
+      ? {
+          evaluatedOn: evaluation.context["split"],
+          accuracy: evaluation.accuracy,
+          balancedAccuracy: evaluation.balancedAccuracy,
+          kappa: evaluation.kappa,
+          minRecall: Math.min(...Object.values(evaluation.perClass).map((m) => m.recall ?? 1)),
+          collapsed: evaluation.collapsed,
+        }
+      : {}),
+  };
+  if (evaluation) logLine(`[eval] recalls: ${formatRecalls(evaluation.perClass)}`);
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  result.model.dispose();
+}
