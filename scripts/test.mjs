@@ -37,8 +37,8 @@ addVitestCounts(vitestJson);
 step("build", bin("next"), ["build"], { cwd: path.join(root, "apps", "web") });
 const playwrightJson = path.join(reports, "playwright.json");
 if (!failures.includes("build")) {
-  step("e2e", bin("playwright"), ["test", "-c", "e2e/playwright.config.ts"], {
-    env: { ...env, PLAYWRIGHT_JSON_OUTPUT_NAME: playwrightJson, PLAYWRIGHT_REPORTERS: "list,json" },
+  step("e2e", bin("playwright"), ["test", "-c", "e2e/playwright.config.ts", "--reporter=list,json"], {
+    env: { ...env, PLAYWRIGHT_JSON_OUTPUT_NAME: playwrightJson },
   });
   addPlaywrightCounts(playwrightJson);
 }
