@@ -139,6 +139,8 @@ describeEachDb("import: folder and manifest sources with planted bad files", (ki
   it("re-importing adds nothing and counts duplicates", async () => {
     const again = await run({ source: { kind: "dir", dir: srcDir } });
     expect(again).toMatchObject({ imported: 0, duplicates: 5, cells: 0 });
+    // Same names again: routine, not listed as a content duplicate.
+    expect(again.sameContent).toEqual([]);
     expect(again.rejected).toHaveLength(7);
     expect((await t.db.select({ n: count() }).from(image))[0]!.n).toBe(5);
     expect((await t.db.select({ n: count() }).from(labelHistory))[0]!.n).toBe(5);
@@ -224,6 +226,10 @@ describeEachDb("import: folder and manifest sources with planted bad files", (ki
     await copyInto(crop, path.join(twinDir, "erythroblast", "three.jpg"));
     const result = await run({ dataset: "twins", concurrency: 4, source: { kind: "dir", dir: twinDir } });
     expect(result).toMatchObject({ imported: 1, duplicates: 2 });
+    // The user is told which files were the same bytes as the one kept.
+    expect(result.sameContent).toHaveLength(2);
+    expect(new Set(result.sameContent.map((d) => d.sameAs)).size).toBe(1);
+    expect(result.sameContent.map((d) => d.file)).not.toContain(result.sameContent[0]!.sameAs);
     const rows = await t.db.select().from(image).where(and(eq(image.datasetId, result.datasetId)));
     expect(rows).toHaveLength(1);
   });

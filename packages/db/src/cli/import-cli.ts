@@ -183,6 +183,7 @@ async function main() {
     progress.finish();
     for (const r of result.rejected) console.log(`rejected ${r.file}: ${r.reason}`);
     for (const r of result.rejectedBoxes) console.log(`rejected box ${r.file}: ${r.reason}`);
+    for (const d of result.sameContent) console.log(`duplicate ${d.file}: same bytes as ${d.sameAs} (stored once)`);
     for (const w of result.warnings) console.error(`warning: ${w}`);
     if (result.aborted) console.error(`[import] stopped early: ${result.total - result.imported - result.duplicates - result.rejected.length} files not tried`);
     const seconds = result.durationMs / 1000;

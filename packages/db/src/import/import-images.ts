@@ -45,7 +45,8 @@ const optionsSchema = z.object({
 
 type Outcome =
   | { status: "imported"; cells: number; labels: number; unlabeled: number; clipped: number; rejectedBoxes: string[]; warnings: string[] }
-  | { status: "duplicate" }
+  /** sameAs: the name the same bytes were first imported under, when known. */
+  | { status: "duplicate"; sameAs: string | null }
   | { status: "rejected"; reason: string };
 
 /**
@@ -93,6 +94,7 @@ export async function importImages(db: Db, storage: Storage, options: ImportOpti
     total: entries.length,
     imported: 0,
     duplicates: 0,
+    sameContent: [],
     rejected: [],
     rejectedBoxes: [],
     clippedBoxes: 0,
@@ -131,7 +133,8 @@ export async function importImages(db: Db, storage: Storage, options: ImportOpti
     let release!: () => void;
     inFlight.set(sha256, new Promise<void>((resolve) => (release = resolve)));
     try {
-      if (knownHashes.has(sha256)) return { status: "duplicate" };
+      const firstName = knownHashes.get(sha256);
+      if (firstName !== undefined) return { status: "duplicate", sameAs: firstName };
       const prepared = await storeFiles(entry, bytes, sha256);
       bytes = null; // the pixels and bytes are not needed while waiting for the database
 
@@ -142,10 +145,10 @@ export async function importImages(db: Db, storage: Storage, options: ImportOpti
         await discardFiles(entry, sha256, prepared.created);
         throw new FileRejectedError(`database write failed: ${firstLine(written.error)}`);
       }
-      knownHashes.add(sha256);
+      knownHashes.set(sha256, entry.file);
       if (written.status === "duplicate") {
         await discardFiles(entry, sha256, prepared.created);
-        return { status: "duplicate" };
+        return { status: "duplicate", sameAs: null };
       }
       const { placed } = prepared;
       return {
@@ -223,7 +226,11 @@ export async function importImages(db: Db, storage: Storage, options: ImportOpti
 
   const record = (entry: ImportEntry, outcome: Outcome) => {
     done++;
-    if (outcome.status === "duplicate") result.duplicates++;
+    if (outcome.status === "duplicate") {
+      result.duplicates++;
+      // Re-importing a file is routine; the same bytes under another name is worth telling the user.
+      if (outcome.sameAs !== null && outcome.sameAs !== entry.file) result.sameContent.push({ file: entry.file, sameAs: outcome.sameAs });
+    }
     else if (outcome.status === "rejected") {
       result.rejected.push({ file: entry.file, reason: entry.origin ? `${entry.origin}: ${outcome.reason}` : outcome.reason });
     } else {
@@ -304,9 +311,10 @@ function listEntries(source: ImportSource): Promise<ImportEntry[]> {
   }
 }
 
-async function loadDatasetHashes(db: Db, datasetId: string): Promise<Set<string>> {
-  const rows = await db.select({ sha256: image.sha256 }).from(image).where(eq(image.datasetId, datasetId));
-  return new Set(rows.map((r) => r.sha256));
+/** sha256 -> the file name the content was first imported under. */
+async function loadDatasetHashes(db: Db, datasetId: string): Promise<Map<string, string>> {
+  const rows = await db.select({ sha256: image.sha256, originalName: image.originalName }).from(image).where(eq(image.datasetId, datasetId));
+  return new Map(rows.map((r) => [r.sha256, r.originalName]));
 }
 
 const CONNECTION_ERROR_CODES = new Set([

@@ -51,6 +51,8 @@ export type ImportResult = {
   total: number;
   imported: number;
   duplicates: number;
+  /** Duplicates whose bytes were first imported under another file name (kept once). */
+  sameContent: Array<{ file: string; sameAs: string }>;
   rejected: RejectedFile[];
   /** VOC boxes dropped (degenerate, unreadable); their image was still imported. */
   rejectedBoxes: RejectedFile[];
