@@ -76,8 +76,8 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     // A 2-epoch model on 40 crops may be flagged as collapsed; prediction mechanics are what is tested here.
     await t.db.update(schema.modelVersion).set({ status: "ready" }).where(eq(schema.modelVersion.id, mv!.id));
     const handlers = { predict: createPredictHandler({ storage, tfBackend: "auto" }) };
-    const runPredict = async () => {
-      const job = await enqueueJob(t.db, { type: "predict", projectId: project.id, payload: { modelVersionId: mv!.id, mcPasses: 5, chunkSize: 16 } });
+    const runPredict = async (mcPasses = 5) => {
+      const job = await enqueueJob(t.db, { type: "predict", projectId: project.id, payload: { modelVersionId: mv!.id, mcPasses, chunkSize: 16 } });
       const claimed = await claimNextJob(t.db, { workerId: "test", types: ["predict"] });
       await runClaimedJob(claimed!, { db: t.db, workerId: "test", handlers, signal: new AbortController().signal }, () => {});
       return getJob(t.db, job.id);
@@ -102,5 +102,37 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     expect(second.status).toBe("succeeded");
     expect(await t.db.select().from(schema.prediction).where(eq(schema.prediction.modelVersionId, mv!.id))).toHaveLength(predicted);
     expect(await t.db.select().from(schema.reviewQueueItem).where(eq(schema.reviewQueueItem.projectId, project.id))).toHaveLength(predicted);
+    expect(second.result).toMatchObject({ runtime: "tfjs", mcPasses: 5 });
+
+    // Without MC-dropout the exported ONNX model scores the cells through ONNX Runtime.
+    const viaOnnx = await runPredict(0);
+    expect(viaOnnx.result).toMatchObject({ runtime: "onnxruntime", cells: predicted });
+    const onnxPreds = await t.db.select().from(schema.prediction).where(eq(schema.prediction.modelVersionId, mv!.id));
+    expect(onnxPreds).toHaveLength(predicted);
+    for (const p of onnxPreds) {
+      expect(p.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      expect(p.bald).toBeNull();
+    }
+  }, 300_000);
+
+  it("fine-tunes from a base model version (frozen backbone, then full) and records its parent", async () => {
+    const storage = createLocalStorage(storageDir);
+    const project = await getProjectBySlug(t.db, "pbc-demo");
+    const versions = await listModelVersions(t.db, project.id);
+    const base = versions.find((v) => v.status === "ready")!;
+    const job = await enqueueJob(t.db, {
+      type: "train",
+      projectId: project.id,
+      payload: { backbone: "small-cnn", inputSize: 32, epochs: 2, frozenEpochs: 1, timeBudgetMinutes: 2, baseModelVersionId: base.id },
+    });
+    const claimed = await claimNextJob(t.db, { workerId: "test", types: ["train"] });
+    const handlers = { train: createTrainHandler({ storage, tfBackend: "auto" }) };
+    await runClaimedJob(claimed!, { db: t.db, workerId: "test", handlers, signal: new AbortController().signal }, () => {});
+    const done = await getJob(t.db, job.id);
+    expect(done.error).toBeNull();
+    const child = (await listModelVersions(t.db, project.id)).find((v) => v.id === (done.result as { modelVersionId: string }).modelVersionId)!;
+    expect(child.parentId).toBe(base.id);
+    const history = (child.metrics as { history: Array<{ phase: string }> }).history;
+    expect(history.map((h) => h.phase)).toEqual(["frozen", "full"]);
   }, 300_000);
 });

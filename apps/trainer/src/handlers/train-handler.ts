@@ -1,12 +1,14 @@
 import {
   createModelVersion,
   finishModelVersion,
+  getModelVersion,
   getSchemeByKey,
   listTrainingCells,
   markModelVersionFailed,
   publishModelVersion,
   saveModelSnapshot,
   schema,
+  type DbOrTx,
 } from "@hemaloop/db";
 import type { LocalStorage } from "@hemaloop/db/storage";
 import {
@@ -37,6 +39,12 @@ export const trainPayloadSchema = z.object({
   valFraction: z.number().min(0.05).max(0.5).default(0.1),
   testFraction: z.number().min(0).max(0.5).default(0.2),
   seed: z.number().int().default(42),
+  /**
+   * Fine-tune from an earlier model (e.g. one trained on the public data): its backbone is loaded,
+   * the head replaced, trained frozen for `frozenEpochs`, then fine-tuned at a lower rate.
+   */
+  baseModelVersionId: z.string().uuid().optional(),
+  frozenEpochs: z.number().int().min(0).max(50).default(3),
 });
 
 const MIN_PER_CLASS = 2;
@@ -76,6 +84,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
       inputSize: payload.inputSize,
       seed: payload.seed,
       ...(payload.epochs ? { epochs: payload.epochs } : {}),
+      ...(await resolveBaseModel(ctx.db, deps.storage, payload.baseModelVersionId, payload.frozenEpochs)),
     };
     const modelVersion = await createModelVersion(ctx.db, {
       projectId: proj.id,
@@ -83,6 +92,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
       name: `${payload.backbone}-${payload.inputSize}px-${new Date().toISOString().slice(0, 16)}`,
       backbone: payload.backbone,
       hyperParameters: { ...config, timeBudgetMinutes: payload.timeBudgetMinutes, backend, classKeys },
+      parentId: payload.baseModelVersionId ?? null,
       createdBy: ctx.job.createdBy,
     });
     const workDir = await mkdtemp(path.join(tmpdir(), "hemaloop-train-"));
@@ -163,4 +173,17 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
       await rm(workDir, { recursive: true, force: true });
     }
   };
+}
+
+/** Pretrained settings for a base model version whose artifact is in storage. */
+async function resolveBaseModel(
+  db: DbOrTx,
+  storage: LocalStorage,
+  baseModelVersionId: string | undefined,
+  frozenEpochs: number,
+): Promise<Pick<TrainConfig, "pretrained"> | Record<string, never>> {
+  if (!baseModelVersionId) return {};
+  const base = await getModelVersion(db, baseModelVersionId).catch(() => null);
+  if (!base?.artifactKey || base.status !== "ready") throw new PermanentJobError("the base model is missing, unfinished or rejected");
+  return { pretrained: { location: storage.resolvePath(base.artifactKey.replace(/\/$/, "")), frozenEpochs } };
 }
