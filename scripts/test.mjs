@@ -2,6 +2,7 @@
 // `npm test`: the whole suite on a fresh clone: install, typecheck, lint, unit + integration tests
 // (PGlite and the PostgreSQL server), web build, browser end-to-end tests. Prints one summary line.
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,7 @@ const wants = (step) => only.size === 0 || only.has(step);
 
 ensureDependencies(root);
 ensureChromium();
+await announcePostgres();
 
 const reports = mkdtempSync(path.join(tmpdir(), "hemaloop-test-"));
 const counts = { passed: 0, failed: 0, skipped: 0 };
@@ -75,4 +77,20 @@ function ensureChromium() {
       console.error("[hemaloop] could not install chromium: browser tests will fail");
     }
   }
+}
+
+/** Says up front whether the PostgreSQL leg will run; the tests skip it visibly when it cannot. */
+async function announcePostgres() {
+  const url = new URL(process.env.TEST_DATABASE_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
+  const reachable = await new Promise((resolve) => {
+    const socket = createConnection({ host: url.hostname, port: Number(url.port || 5432) });
+    socket.setTimeout(2_000, () => (socket.destroy(), resolve(false)));
+    socket.once("connect", () => (socket.end(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+  console.log(
+    reachable
+      ? `[hemaloop] PostgreSQL server at ${url.host}: database tests run on PGlite AND PostgreSQL`
+      : `[hemaloop] WARNING: no PostgreSQL server at ${url.host}: server tests will be SKIPPED (PGlite only)`,
+  );
 }
