@@ -1,5 +1,6 @@
 // Playwright's web server: a fresh temporary HEMALOOP_DATA_DIR, migrate + seed (the demo fixture),
-// then `next start` on the already built apps/web/.next (built here only when missing).
+// then seed-models.ts (finished model versions, a LODOCV run, a review queue), then `next start` on
+// the already built apps/web/.next (built here only when missing).
 // E2E_DATABASE_URL runs it against a PostgreSQL server instead of the embedded PGlite.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -47,6 +48,8 @@ function run(command, args, cwd) {
 log(`data dir ${dataDir}${env.DATABASE_URL ? " (PostgreSQL from E2E_DATABASE_URL)" : " (PGlite)"}`);
 const t0 = Date.now();
 run(path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "packages", "db", "src", "cli", "seed-cli.ts")], root);
+// Model versions (metrics from packages/ml on synthetic predictions), a LODOCV run and a review queue.
+run(path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "e2e", "scripts", "seed-models.ts")], root);
 log(`migrated and seeded in ${Date.now() - t0} ms`);
 
 if (!existsSync(path.join(webDir, ".next", "BUILD_ID"))) {

@@ -37,7 +37,7 @@ await seedBuiltInSchemes(handle.db);
 const t0 = performance.now();
 
 // The Zheng manifest is one CSV for both sites; give each site its own class-folder copy.
-const zhengRows = (await readFile(path.join(dataDir, "zheng2018", "manifest.csv"), "utf8")).trim().split("\n").slice(1);
+const zhengRows = (await readFile(path.join(dataDir, "zheng2018", "manifest.csv"), "utf8")).trim().split(/\r?\n/).slice(1);
 for (const line of zhengRows) {
   const [file, label, site] = line.split(",");
   const dest = path.join(work, "zheng", site!, label!, path.basename(file!));

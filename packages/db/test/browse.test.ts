@@ -6,15 +6,22 @@ import {
   dziKeyForTile,
   getProjectImage,
   getProjectJob,
+  getProjectJobDetail,
+  getProjectModelVersion,
   getProjectOverview,
   listProjectCells,
   listProjectDatasets,
   listProjectImages,
   listProjectJobSummaries,
+  listProjectModelVersions,
+  listProjectReviewQueue,
   listProjectsForViewer,
   resolveStorageKeyAccess,
 } from "../src/queries/browse";
-import { appendJobLog, enqueueJob } from "../src/queries/jobs";
+import { appendJobLog, completeJob, claimNextJob, enqueueJob } from "../src/queries/jobs";
+import { createModelVersion, finishModelVersion, publishModelVersion } from "../src/queries/models";
+import { writePredictions } from "../src/queries/predictions";
+import { upsertReviewQueue } from "../src/queries/review-queue";
 import { saveLabel } from "../src/queries/labels";
 import { createProjectFixture, type ProjectFixture } from "./helpers/project-fixture";
 import { createTestDb, describeEachDb, type TestDb } from "./helpers/test-db";
@@ -148,5 +155,110 @@ describeEachDb("browse queries", (kind) => {
     expect(await canViewDataset(t.db, v(f.users.annotator), f.cropDatasetId)).toBe(true);
     expect(await canViewDataset(t.db, v(f.users.annotator), f.otherDatasetId)).toBe(false);
     expect(await canViewDataset(t.db, v(f.users.instMember), f.fieldDatasetId)).toBe(true);
+  });
+  it("lists model versions with headline metrics read from the report, and scopes one to its project", async () => {
+    const mk = (projectId: string, name: string) =>
+      createModelVersion(t.db, { projectId, schemeId: f.schemeId, name, backbone: "resnet", hyperParameters: { inputSize: 96 }, createdBy: f.users.lead.id });
+    const training = await mk(f.projectId, "still-training");
+    const good = await mk(f.projectId, "good");
+    const bad = await mk(f.projectId, "bad");
+    const other = await mk(f.otherProjectId, "other");
+    await finishModelVersion(t.db, {
+      id: good.id,
+      metrics: { accuracy: 0.9, balancedAccuracy: 0.85, kappa: null, macroAuc: 0.95, ece: 0.03, n: 40, split: "test", stopReason: "completed", history: [{ epoch: 1 }, { epoch: 2 }] },
+      artifactKey: `models/${good.id}/`,
+      collapseReasons: [],
+    });
+    // a malformed value never breaks the list: it reads as null
+    await finishModelVersion(t.db, { id: bad.id, metrics: { accuracy: "high", history: "none" }, artifactKey: `models/${bad.id}/`, collapseReasons: ["predicts one class"] });
+    await publishModelVersion(t.db, good.id);
+
+    const list = await listProjectModelVersions(t.db, f.projectId);
+    expect(list.map((m) => m.name).sort()).toEqual(["bad", "good", "still-training"]);
+    expect(list.find((m) => m.id === good.id)).toMatchObject({
+      status: "ready",
+      isCurrent: true,
+      accuracy: 0.9,
+      balancedAccuracy: 0.85,
+      kappa: null,
+      macroAuc: 0.95,
+      ece: 0.03,
+      n: 40,
+      split: "test",
+      epochs: 2,
+      stopReason: "completed",
+      inputSize: 96,
+      createdByName: f.users.lead.name,
+    });
+    expect(list.find((m) => m.id === bad.id)).toMatchObject({ status: "rejected", isCurrent: false, accuracy: null, epochs: null, collapseReasons: ["predicts one class"] });
+    expect(list.find((m) => m.id === training.id)).toMatchObject({ status: "training", accuracy: null, split: null });
+    expect((await listProjectModelVersions(t.db, f.otherProjectId)).map((m) => m.id)).toEqual([other.id]);
+
+    const detail = await getProjectModelVersion(t.db, { projectId: f.projectId, modelVersionId: good.id });
+    expect(detail).toMatchObject({ id: good.id, isCurrent: true, hasArtifact: true, metrics: { accuracy: 0.9 } });
+    expect("artifactKey" in detail).toBe(false);
+    expect((await getProjectModelVersion(t.db, { projectId: f.projectId, modelVersionId: training.id })).hasArtifact).toBe(false);
+    await expect(getProjectModelVersion(t.db, { projectId: f.projectId, modelVersionId: other.id })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("returns a job with its logs and child jobs; the job list can leave children out", async () => {
+    const plan = await enqueueJob(t.db, { type: "lodocv", projectId: f.projectId, payload: { role: "plan" } });
+    await appendJobLog(t.db, plan.id, { level: "info", message: "planned 2 folds" });
+    const a = await enqueueJob(t.db, { type: "lodocv", projectId: f.projectId, parentJobId: plan.id, payload: { role: "fold" } });
+    const b = await enqueueJob(t.db, { type: "lodocv", projectId: f.projectId, parentJobId: plan.id, payload: { role: "fold" } });
+    await appendJobLog(t.db, a.id, { level: "info", message: "epoch 1" });
+    const detail = await getProjectJobDetail(t.db, { projectId: f.projectId, jobId: plan.id });
+    expect(detail.job.logs.map((l) => l.message)).toEqual(["planned 2 folds"]);
+    expect(detail.children.map((c) => c.id)).toEqual([a.id, b.id]);
+    expect(detail.children[0]!.lastLog?.message).toBe("epoch 1");
+    await expect(getProjectJobDetail(t.db, { projectId: f.otherProjectId, jobId: plan.id })).rejects.toBeInstanceOf(NotFoundError);
+
+    const roots = await listProjectJobSummaries(t.db, { projectId: f.projectId, rootOnly: true });
+    expect(roots.map((j) => j.id)).toContain(plan.id);
+    expect(roots.some((j) => j.id === a.id || j.id === b.id)).toBe(false);
+    expect((await listProjectJobSummaries(t.db, { projectId: f.projectId })).length).toBe(roots.length + 2);
+
+    // a finished training job links to the model version it registered
+    const train = await enqueueJob(t.db, { type: "train", projectId: f.projectId, priority: 100 });
+    const claimed = await claimNextJob(t.db, { workerId: "w1", types: ["train"] });
+    expect(claimed?.id).toBe(train.id);
+    const mv = (await listProjectModelVersions(t.db, f.projectId))[0]!;
+    await completeJob(t.db, { jobId: train.id, workerId: "w1", result: { modelVersionId: mv.id, accuracy: 0.9 } });
+    const summaries = await listProjectJobSummaries(t.db, { projectId: f.projectId, rootOnly: true });
+    expect(summaries.find((j) => j.id === train.id)?.modelVersionId).toBe(mv.id);
+    expect(summaries.find((j) => j.id === plan.id)?.modelVersionId).toBeNull();
+  });
+
+  it("previews the review queue: most uncertain pending cells with image, box and prediction", async () => {
+    const good = (await listProjectModelVersions(t.db, f.projectId)).find((m) => m.name === "good")!;
+    const cells = [f.cropCellIds[4]!, f.fieldCellIds[0]!, f.cropCellIds[5]!];
+    const { idsByCell } = await writePredictions(
+      t.db,
+      good.id,
+      cells.map((cellId, i) => ({
+        cellId,
+        predictedClassId: f.classIds[i === 0 ? "neutrophil" : "platelet"]!,
+        probabilities: [0.6, 0.4],
+        confidence: 0.6,
+        leastConfidence: 0.4,
+        margin: 0.2,
+        entropy: 0.67,
+        bald: i === 0 ? 0.05 : null,
+      })),
+    );
+    await upsertReviewQueue(t.db, f.projectId, cells.map((cellId, i) => ({ cellId, predictionId: idsByCell.get(cellId)!, priority: [0.5, 0.8, 0.1][i]! })), "entropy");
+    // a queue entry without a prediction (removed since) still lists, with prediction null
+    await upsertReviewQueue(t.db, f.projectId, [{ cellId: f.cropCellIds[3]!, predictionId: null, priority: 0.3 }], "margin");
+    await upsertReviewQueue(t.db, f.otherProjectId, [{ cellId: f.otherCellId, predictionId: null, priority: 0.99 }], "entropy");
+
+    const items = await listProjectReviewQueue(t.db, { projectId: f.projectId, limit: 10 });
+    expect(items.map((i) => i.cellId)).toEqual([cells[1], cells[0], f.cropCellIds[3], cells[2]]);
+    expect(items[0]).toMatchObject({ geometry: "box", x: 100, y: 80, width: 120, height: 110, imageKind: "field", imageWidth: 640, status: "pending" });
+    expect(items[0]!.prediction).toMatchObject({ modelVersionName: "good", predictedClass: { key: "platelet" }, bald: null });
+    expect(items[1]!.prediction).toMatchObject({ predictedClass: { key: "neutrophil" }, confidence: expect.closeTo(0.6, 5), bald: expect.closeTo(0.05, 5) });
+    expect(items[2]!.prediction).toBeNull();
+    expect((await listProjectReviewQueue(t.db, { projectId: f.projectId, limit: 2 })).length).toBe(2);
+    expect(await listProjectReviewQueue(t.db, { projectId: f.projectId, statuses: ["claimed"] })).toEqual([]);
+    expect((await listProjectReviewQueue(t.db, { projectId: f.otherProjectId })).map((i) => i.cellId)).toEqual([f.otherCellId]);
   });
 });

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, exists, inArray, isNull, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, exists, inArray, isNull, or, sql, type SQL } from "drizzle-orm";
 import { alias, type AnyPgColumn } from "drizzle-orm/pg-core";
 import type { DbOrTx } from "../client";
 import { InvalidInputError, NotFoundError } from "../errors";
@@ -13,8 +13,11 @@ import {
   job,
   label,
   membership,
+  modelVersion,
+  prediction,
   project,
   projectDataset,
+  reviewQueueItem,
   user,
 } from "../schema";
 import type { Job } from "./jobs";
@@ -526,17 +529,48 @@ export async function assertLabelTarget(
 export type JobSummary = Omit<Job, "logs" | "payload" | "result"> & {
   payload: Record<string, unknown>;
   lastLog: Job["logs"][number] | null;
+  /** The model version a finished training job registered (result.modelVersionId), for links. */
+  modelVersionId: string | null;
 };
 
-/** Recent jobs of a project without their full logs (the last line only). */
-export async function listProjectJobSummaries(db: DbOrTx, input: { projectId: string; limit?: number }): Promise<JobSummary[]> {
+function toJobSummary({ logs, result, ...rest }: Job): JobSummary {
+  const mv = result && typeof result.modelVersionId === "string" ? result.modelVersionId : null;
+  return { ...rest, lastLog: logs.at(-1) ?? null, modelVersionId: mv };
+}
+
+/**
+ * Recent jobs of a project without their full logs (the last line only). `rootOnly` leaves out jobs
+ * that belong to another job (LODOCV folds), which their plan job's page shows instead.
+ */
+export async function listProjectJobSummaries(
+  db: DbOrTx,
+  input: { projectId: string; limit?: number; rootOnly?: boolean },
+): Promise<JobSummary[]> {
   const rows = await db
     .select()
     .from(job)
-    .where(eq(job.projectId, input.projectId))
+    .where(and(eq(job.projectId, input.projectId), input.rootOnly ? isNull(job.parentJobId) : undefined))
     .orderBy(sql`${job.createdAt} desc`, asc(job.id))
     .limit(input.limit ?? 20);
-  return rows.map(({ logs, result: _result, ...rest }) => ({ ...rest, lastLog: logs.at(-1) ?? null }));
+  return rows.map(toJobSummary);
+}
+
+export type ProjectJobDetail = {
+  /** The job with its full logs and result. */
+  job: Job;
+  /** Jobs it fanned out (the folds of a LODOCV plan), oldest first, logs trimmed to the last line. */
+  children: JobSummary[];
+};
+
+/** A job of this project with its logs and its child jobs; NOT_FOUND when it belongs to another one. */
+export async function getProjectJobDetail(db: DbOrTx, input: { projectId: string; jobId: string }): Promise<ProjectJobDetail> {
+  const parent = await getProjectJob(db, input);
+  const children = await db
+    .select()
+    .from(job)
+    .where(and(eq(job.parentJobId, parent.id), eq(job.projectId, input.projectId)))
+    .orderBy(asc(job.createdAt), asc(job.id));
+  return { job: parent, children: children.map(toJobSummary) };
 }
 
 /** A job of this project; NOT_FOUND when it belongs to another one. */
@@ -611,4 +645,218 @@ export async function resolveStorageKeyAccess(db: DbOrTx, viewer: Viewer, key: s
     .limit(50);
   if (rows.length === 0) return "not_found";
   return rows.some((r) => r.visible === true || (r.visible as unknown) === "t") ? "visible" : "forbidden";
+}
+
+/** A number stored in a jsonb object, or null when missing or not a number. */
+function jsonNumber(column: AnyPgColumn, key: string) {
+  // A literal, not a parameter: `jsonb -> $1` is ambiguous (text or integer) to PostgreSQL.
+  if (!/^[A-Za-z]+$/.test(key)) throw new InvalidInputError("bad metrics key", { key });
+  const k = sql.raw(`'${key}'`);
+  return sql<number | null>`case when jsonb_typeof(${column} -> ${k}) = 'number' then (${column} ->> ${k})::float8 end`.mapWith(
+    (v: unknown) => (v === null || v === undefined ? null : Number(v)),
+  );
+}
+
+export type ModelVersionSummary = {
+  id: string;
+  name: string;
+  backbone: string;
+  status: "training" | "ready" | "failed" | "rejected";
+  parentId: string | null;
+  createdAt: Date;
+  createdBy: string | null;
+  createdByName: string | null;
+  /** Reasons the collapsed-classifier guard gave; null unless rejected. */
+  collapseReasons: string[] | null;
+  /** Whether this is the project's published (current) model. */
+  isCurrent: boolean;
+  inputSize: number | null;
+  /** Headline metrics read from the stored report (null when missing or undefined). */
+  accuracy: number | null;
+  balancedAccuracy: number | null;
+  kappa: number | null;
+  macroAuc: number | null;
+  ece: number | null;
+  /** Evaluation samples and the split they came from ("test" / "val"). */
+  n: number | null;
+  split: string | null;
+  epochs: number | null;
+  stopReason: string | null;
+};
+
+/**
+ * The project's model versions, newest first, with status, collapse reasons and headline metrics.
+ * The full metrics (curves, confusion matrix) stay in the database: getProjectModelVersion has them.
+ */
+export async function listProjectModelVersions(db: DbOrTx, projectId: string): Promise<ModelVersionSummary[]> {
+  const p = await getProjectById(db, projectId);
+  const m = modelVersion.metrics;
+  const rows = await db
+    .select({
+      id: modelVersion.id,
+      name: modelVersion.name,
+      backbone: modelVersion.backbone,
+      status: modelVersion.status,
+      parentId: modelVersion.parentId,
+      createdAt: modelVersion.createdAt,
+      createdBy: modelVersion.createdBy,
+      createdByName: user.name,
+      collapseReasons: modelVersion.collapseReasons,
+      inputSize: jsonNumber(modelVersion.hyperParameters, "inputSize"),
+      accuracy: jsonNumber(m, "accuracy"),
+      balancedAccuracy: jsonNumber(m, "balancedAccuracy"),
+      kappa: jsonNumber(m, "kappa"),
+      macroAuc: jsonNumber(m, "macroAuc"),
+      ece: jsonNumber(m, "ece"),
+      n: jsonNumber(m, "n"),
+      split: sql<string | null>`case when jsonb_typeof(${m} -> 'split') = 'string' then ${m} ->> 'split' end`,
+      epochs: sql<number | null>`case when jsonb_typeof(${m} -> 'history') = 'array' then jsonb_array_length(${m} -> 'history') end`.mapWith(
+        (v: unknown) => (v === null || v === undefined ? null : Number(v)),
+      ),
+      stopReason: sql<string | null>`case when jsonb_typeof(${m} -> 'stopReason') = 'string' then ${m} ->> 'stopReason' end`,
+    })
+    .from(modelVersion)
+    .leftJoin(user, eq(user.id, modelVersion.createdBy))
+    .where(eq(modelVersion.projectId, projectId))
+    .orderBy(desc(modelVersion.createdAt), asc(modelVersion.id));
+  return rows.map((r) => ({ ...r, isCurrent: r.id === p.currentModelVersionId }));
+}
+
+export type ModelVersionDetail = Omit<typeof modelVersion.$inferSelect, "artifactKey" | "onnxKey"> & {
+  isCurrent: boolean;
+  hasArtifact: boolean;
+};
+
+/** One model version of this project with its full metrics; NOT_FOUND when it belongs to another one. */
+export async function getProjectModelVersion(db: DbOrTx, input: { projectId: string; modelVersionId: string }): Promise<ModelVersionDetail> {
+  const p = await getProjectById(db, input.projectId);
+  const [row] = await db
+    .select()
+    .from(modelVersion)
+    .where(and(eq(modelVersion.id, input.modelVersionId), eq(modelVersion.projectId, p.id)));
+  if (!row) throw new NotFoundError("model version", { modelVersionId: input.modelVersionId });
+  // Storage keys are server-side details; the page only needs to know the artifact exists.
+  const { artifactKey, onnxKey: _onnxKey, ...rest } = row;
+  return { ...rest, isCurrent: row.id === p.currentModelVersionId, hasArtifact: artifactKey !== null };
+}
+
+export type ReviewQueuePreviewItem = {
+  id: string;
+  cellId: string;
+  priority: number;
+  strategy: string;
+  status: "pending" | "claimed" | "done" | "skipped";
+  imageId: string;
+  imageName: string;
+  imageKind: "crop" | "field";
+  datasetName: string;
+  geometry: "whole" | "point" | "box" | "polygon";
+  x: number | null;
+  y: number | null;
+  width: number | null;
+  height: number | null;
+  imageWidth: number;
+  imageHeight: number;
+  storageKey: string;
+  thumbnailKey: string;
+  /** The prediction behind the ranking; null when it was removed since. */
+  prediction: {
+    id: string;
+    modelVersionId: string;
+    modelVersionName: string;
+    predictedClass: ClassSummary;
+    confidence: number;
+    leastConfidence: number;
+    margin: number;
+    entropy: number;
+    bald: number | null;
+  } | null;
+};
+
+/**
+ * The most uncertain pending cells of the project's review queue (highest priority first), with what
+ * a preview needs: the cell's image and box, the predicted class and the uncertainty scores.
+ */
+export async function listProjectReviewQueue(
+  db: DbOrTx,
+  input: { projectId: string; limit?: number; statuses?: Array<ReviewQueuePreviewItem["status"]> },
+): Promise<ReviewQueuePreviewItem[]> {
+  const rows = await db
+    .select({
+      id: reviewQueueItem.id,
+      cellId: cell.id,
+      priority: reviewQueueItem.priority,
+      strategy: reviewQueueItem.strategy,
+      status: reviewQueueItem.status,
+      imageId: image.id,
+      imageName: image.originalName,
+      imageKind: image.kind,
+      datasetName: dataset.name,
+      geometry: cell.geometry,
+      x: cell.x,
+      y: cell.y,
+      width: cell.width,
+      height: cell.height,
+      imageWidth: image.width,
+      imageHeight: image.height,
+      storageKey: image.storageKey,
+      thumbnailKey: image.thumbnailKey,
+      predictionId: prediction.id,
+      modelVersionId: prediction.modelVersionId,
+      modelVersionName: modelVersion.name,
+      confidence: prediction.confidence,
+      leastConfidence: prediction.leastConfidence,
+      margin: prediction.margin,
+      entropy: prediction.entropy,
+      bald: prediction.bald,
+      classId: cellClass.id,
+      classKey: cellClass.key,
+      className: cellClass.name,
+      classColor: cellClass.color,
+      classShortcut: cellClass.shortcut,
+    })
+    .from(reviewQueueItem)
+    .innerJoin(cell, eq(cell.id, reviewQueueItem.cellId))
+    .innerJoin(image, eq(image.id, cell.imageId))
+    .innerJoin(dataset, eq(dataset.id, image.datasetId))
+    .leftJoin(prediction, eq(prediction.id, reviewQueueItem.predictionId))
+    .leftJoin(modelVersion, eq(modelVersion.id, prediction.modelVersionId))
+    .leftJoin(cellClass, eq(cellClass.id, prediction.predictedClassId))
+    .where(and(eq(reviewQueueItem.projectId, input.projectId), inArray(reviewQueueItem.status, input.statuses ?? ["pending"])))
+    .orderBy(desc(reviewQueueItem.priority), asc(reviewQueueItem.id))
+    .limit(input.limit ?? 50);
+  return rows.map((r) => ({
+    id: r.id,
+    cellId: r.cellId,
+    priority: r.priority,
+    strategy: r.strategy,
+    status: r.status,
+    imageId: r.imageId,
+    imageName: r.imageName,
+    imageKind: r.imageKind,
+    datasetName: r.datasetName,
+    geometry: r.geometry,
+    x: r.x,
+    y: r.y,
+    width: r.width,
+    height: r.height,
+    imageWidth: r.imageWidth,
+    imageHeight: r.imageHeight,
+    storageKey: r.storageKey,
+    thumbnailKey: r.thumbnailKey,
+    prediction:
+      r.predictionId && r.modelVersionId && r.classId && r.classKey && r.className && r.classColor
+        ? {
+            id: r.predictionId,
+            modelVersionId: r.modelVersionId,
+            modelVersionName: r.modelVersionName ?? "",
+            predictedClass: { id: r.classId, key: r.classKey, name: r.className, color: r.classColor, shortcut: r.classShortcut },
+            confidence: r.confidence!,
+            leastConfidence: r.leastConfidence!,
+            margin: r.margin!,
+            entropy: r.entropy!,
+            bald: r.bald,
+          }
+        : null,
+  }));
 }

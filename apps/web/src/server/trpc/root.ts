@@ -4,7 +4,9 @@ import { datasetRouter } from "./routers/dataset";
 import { imageRouter } from "./routers/image";
 import { jobRouter } from "./routers/job";
 import { labelRouter } from "./routers/label";
+import { modelRouter } from "./routers/model";
 import { projectRouter } from "./routers/project";
+import { reviewRouter } from "./routers/review";
 
 export const appRouter = router({
   project: projectRouter,
@@ -13,6 +15,8 @@ export const appRouter = router({
   image: imageRouter,
   label: labelRouter,
   job: jobRouter,
+  model: modelRouter,
+  review: reviewRouter,
 });
 
 export type AppRouter = typeof appRouter;

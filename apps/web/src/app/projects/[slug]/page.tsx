@@ -36,9 +36,17 @@ export default async function ProjectPage({ params }: Props) {
             Scheme <strong>{project.scheme.name}</strong> · {project.cellCount} cells · {labelled} labels · your role <span className="role">{project.role}</span>
           </p>
         </div>
-        <Link className="button primary" href={`/projects/${slug}/cells`}>
-          Label cells
-        </Link>
+        <nav className="nav-links" aria-label="Project">
+          <Link className="button" href={`/projects/${slug}/models`}>
+            Models
+          </Link>
+          <Link className="button" href={`/projects/${slug}/review`}>
+            Review queue
+          </Link>
+          <Link className="button primary" href={`/projects/${slug}/cells`}>
+            Label cells
+          </Link>
+        </nav>
       </div>
       {project.project.description ? <p>{project.project.description}</p> : null}
 
@@ -52,7 +60,13 @@ export default async function ProjectPage({ params }: Props) {
         </section>
         <section className="panel" aria-labelledby="jobs">
           <h2 id="jobs">Training jobs</h2>
-          <JobsPanel projectId={project.project.id} canTrain={canTrain} initialJobs={jobs} />
+          <JobsPanel
+            projectId={project.project.id}
+            slug={slug}
+            canTrain={canTrain}
+            hasCurrentModel={project.project.currentModelVersionId !== null}
+            initialJobs={jobs}
+          />
         </section>
       </div>
 

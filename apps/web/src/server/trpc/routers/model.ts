@@ -1,0 +1,41 @@
+import { getProjectClasses, getProjectModelVersion, listProjectModelVersions, publishModelVersion, recordAudit } from "@hemaloop/db";
+import { z } from "zod";
+import { parseModelMetrics } from "../../ml-reports";
+import { roleProcedure, router } from "../init";
+
+const modelRef = z.object({ modelVersionId: z.uuid() });
+
+export const modelRouter = router({
+  /** The project's model versions (newest first): status, backbone, headline metrics, collapse reasons, current. */
+  list: roleProcedure("annotator").query(({ ctx }) => listProjectModelVersions(ctx.db, ctx.project.id)),
+
+  /**
+   * One model version of the project with its full metrics (null when missing or not a report) and the
+   * scheme's classes for labels and colours; another project's model is NOT_FOUND.
+   */
+  get: roleProcedure("annotator")
+    .input(modelRef)
+    .query(async ({ ctx, input }) => {
+      const mv = await getProjectModelVersion(ctx.db, { projectId: ctx.project.id, modelVersionId: input.modelVersionId });
+      const classes = await getProjectClasses(ctx.db, mv.schemeId);
+      return { ...mv, metrics: parseModelMetrics(mv.metrics), classes };
+    }),
+
+  /** Makes a ready model the project's current one; a rejected / failed / training one is CONFLICT (details: collapseReasons). */
+  publish: roleProcedure("lead")
+    .input(modelRef)
+    .mutation(async ({ ctx, input }) => {
+      const mv = await getProjectModelVersion(ctx.db, { projectId: ctx.project.id, modelVersionId: input.modelVersionId });
+      const before = ctx.project.currentModelVersionId;
+      await publishModelVersion(ctx.db, mv.id);
+      await recordAudit(ctx.db, {
+        actorId: ctx.user.id,
+        action: "model.publish",
+        entityType: "project",
+        entityId: ctx.project.id,
+        before: { currentModelVersionId: before },
+        after: { currentModelVersionId: mv.id },
+      });
+      return { projectId: ctx.project.id, currentModelVersionId: mv.id };
+    }),
+});
