@@ -1,13 +1,13 @@
-export { ClassChip, type ClassChipProps } from "./components/ClassChip";
-export { ProgressBar, type ProgressBarProps } from "./components/ProgressBar";
-export { BarChart, type BarChartItem, type BarChartProps } from "./components/BarChart";
+export { ClassChip, type ClassChipProps } from "./components/class-chip";
+export { ProgressBar, type ProgressBarProps } from "./components/progress-bar";
+export { BarChart, type BarChartItem, type BarChartProps } from "./components/bar-chart";
 export { parseHexColor, readableTextColor, relativeLuminance } from "./color";
 export { cropBackground } from "./crop";
-export { ConfusionMatrix, type ChartClass, type ConfusionMatrixProps } from "./components/ConfusionMatrix";
-export { LineChart, type LineChartProps, type LineSeries } from "./components/LineChart";
-export { RocChart, type RocChartProps, type RocCurve } from "./components/RocChart";
-export { ReliabilityDiagram, type ReliabilityBinInput, type ReliabilityDiagramProps } from "./components/ReliabilityDiagram";
-export { MetricTable, isHighFnr, type MetricRow, type MetricTableProps } from "./components/MetricTable";
+export { ConfusionMatrix, type ChartClass, type ConfusionMatrixProps } from "./components/confusion-matrix";
+export { LineChart, type LineChartProps, type LineSeries } from "./components/line-chart";
+export { RocChart, type RocChartProps, type RocCurve } from "./components/roc-chart";
+export { ReliabilityDiagram, type ReliabilityBinInput, type ReliabilityDiagramProps } from "./components/reliability-diagram";
+export { MetricTable, isHighFnr, type MetricRow, type MetricTableProps } from "./components/metric-table";
 export {
   downsample,
   extent,

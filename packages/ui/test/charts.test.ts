@@ -14,11 +14,11 @@ import {
   niceTicks,
   rowNormalise,
 } from "../src/charts/scale";
-import { ConfusionMatrix } from "../src/components/ConfusionMatrix";
-import { LineChart } from "../src/components/LineChart";
-import { isHighFnr, MetricTable } from "../src/components/MetricTable";
-import { ReliabilityDiagram } from "../src/components/ReliabilityDiagram";
-import { RocChart } from "../src/components/RocChart";
+import { ConfusionMatrix } from "../src/components/confusion-matrix";
+import { LineChart } from "../src/components/line-chart";
+import { isHighFnr, MetricTable } from "../src/components/metric-table";
+import { ReliabilityDiagram } from "../src/components/reliability-diagram";
+import { RocChart } from "../src/components/roc-chart";
 
 describe("scales and ticks", () => {
   it("maps a domain linearly onto a range, inverted ranges included", () => {

@@ -1,2 +1,2 @@
-export { DeepZoomViewer, type DeepZoomViewerHandle, type DeepZoomViewerProps } from "./DeepZoomViewer";
+export { DeepZoomViewer, type DeepZoomViewerHandle, type DeepZoomViewerProps } from "./deep-zoom-viewer";
 export * from "./coordinates";
