@@ -11,7 +11,7 @@ import { addProjectDataset, createDb, enqueueJob, ensureProject, getJob, seedBui
 import { importImages } from "@hemaloop/db/import";
 import { createLocalStorage } from "@hemaloop/db/storage";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -66,7 +66,7 @@ const stop = new AbortController();
 const worker = runWorker({
   db: handle.db,
   workerId: "bench",
-  handlers: { lodocv: createLodocvHandler({ storage, tfBackend: "auto" }) },
+  handlers: { lodocv: createLodocvHandler({ storage, tfBackend: "auto", trainThreads: Math.min(2, availableParallelism()) }) },
   pollIntervalMs: 500,
   heartbeatIntervalMs: 10_000,
   staleAfterMs: 3_600_000,

@@ -1,5 +1,5 @@
 import { resolveDbConfig, resolveRuntimeConfig } from "@hemaloop/db";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
@@ -13,6 +13,8 @@ const trainerEnv = z.object({
   TRAINER_STALE_MS: z.coerce.number().int().positive().default(60_000),
   /** tfjs backend override: tensorflow | wasm | cpu | auto */
   HEMALOOP_TF_BACKEND: z.enum(["auto", "tensorflow", "wasm", "cpu"]).default("auto"),
+  /** Data-parallel training threads (wasm uses one core per thread). */
+  TRAINER_TRAIN_THREADS: z.coerce.number().int().min(1).max(64).optional(),
 });
 
 /** Validated once at start-up; everything below receives plain config. */
@@ -27,6 +29,7 @@ export function loadTrainerConfig(env: Record<string, string | undefined> = proc
     heartbeatIntervalMs: parsed.TRAINER_HEARTBEAT_MS,
     staleAfterMs: parsed.TRAINER_STALE_MS,
     tfBackend: parsed.HEMALOOP_TF_BACKEND,
+    trainThreads: parsed.TRAINER_TRAIN_THREADS ?? Math.min(2, availableParallelism()),
   };
 }
 

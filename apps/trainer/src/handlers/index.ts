@@ -9,7 +9,7 @@ import { createTrainHandler } from "./train-handler";
 /** The job types this trainer runs. */
 export function createJobHandlers(config: TrainerConfig): Partial<Record<JobType, JobHandler>> {
   const storage = createLocalStorage(config.runtime.storageDir);
-  const deps = { storage, tfBackend: config.tfBackend };
+  const deps = { storage, tfBackend: config.tfBackend, trainThreads: config.trainThreads };
   return {
     train: createTrainHandler(deps),
     predict: createPredictHandler(deps),

@@ -37,7 +37,7 @@ export type LodocvParentResult = {
   summary: ReturnType<typeof aggregateLodocv> | null;
 };
 
-type Deps = { storage: LocalStorage; tfBackend: BackendPreference };
+type Deps = { storage: LocalStorage; tfBackend: BackendPreference; trainThreads?: number };
 
 export function createLodocvHandler(deps: Deps): JobHandler {
   return async (ctx) => {
@@ -97,7 +97,13 @@ export function createLodocvHandler(deps: Deps): JobHandler {
       trainIndices: inner.train.map((j) => trainPool[j]!),
       valIndices: inner.val.map((j) => trainPool[j]!),
       evalIndices: testIdx,
-      config: { backbone: payload.backbone, inputSize: payload.inputSize, seed: payload.seed, ...(payload.epochs ? { epochs: payload.epochs } : {}) },
+      config: {
+        backbone: payload.backbone,
+        inputSize: payload.inputSize,
+        seed: payload.seed,
+        workers: deps.trainThreads ?? 1,
+        ...(payload.epochs ? { epochs: payload.epochs } : {}),
+      },
       timeBudgetMinutes: payload.timeBudgetMinutes,
     });
     result.model.dispose();

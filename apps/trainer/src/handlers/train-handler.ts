@@ -49,7 +49,7 @@ export const trainPayloadSchema = z.object({
 
 const MIN_PER_CLASS = 2;
 
-type TrainDeps = { storage: LocalStorage; tfBackend: BackendPreference };
+type TrainDeps = { storage: LocalStorage; tfBackend: BackendPreference; trainThreads?: number };
 
 /**
  * Freezes the project's labelled set, trains, evaluates on a held-out split, stores the artifacts
@@ -83,6 +83,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
       backbone: payload.backbone,
       inputSize: payload.inputSize,
       seed: payload.seed,
+      workers: deps.trainThreads ?? 1,
       ...(payload.epochs ? { epochs: payload.epochs } : {}),
       ...(await resolveBaseModel(ctx.db, deps.storage, payload.baseModelVersionId, payload.frozenEpochs)),
     };
