@@ -92,15 +92,15 @@ describe("schedule and loss", () => {
 
 describe("training", () => {
   it("train steps lower the loss without leaking tensors", () => {
-    const { set, labels } = makeSet(32, 32, 3, 1);
+    const { set, labels } = makeSet(12, 32, 3, 1);
     const before = tf.memory().numTensors;
     const model = buildModel({ backbone: "small-cnn", inputSize: 32, numClasses: 3 });
     const parts = getClassifierParts(model);
     const optimizer = createOptimizer({ name: "adam", learningRate: 3e-3 });
-    const x = tf.tidy(() => tf.tensor4d(Float32Array.from(set.pixels, (v) => (v - 128) / 64), [32, 32, 32, 3]));
+    const x = tf.tidy(() => tf.tensor4d(Float32Array.from(set.pixels, (v) => (v - 128) / 64), [12, 32, 32, 3]));
     const y = tf.tensor1d(labels, "int32");
     const losses: number[] = [];
-    for (let i = 0; i < 8; i++) losses.push(runTrainStep({ parts, optimizer, numClasses: 3 }, x, y));
+    for (let i = 0; i < 5; i++) losses.push(runTrainStep({ parts, optimizer, numClasses: 3 }, x, y));
     expect(losses.at(-1)).toBeLessThan(losses[0] as number);
     tf.dispose([x, y]);
     disposeOptimizer(optimizer);
@@ -109,22 +109,22 @@ describe("training", () => {
   });
 
   it("learns a synthetic task, reports progress, keeps the best epoch, saves and reloads", async () => {
-    const { set, labels } = makeSet(96, 32, 3, 2);
+    const { set, labels } = makeSet(72, 32, 3, 2);
     const trainIndices = labels.map((_, i) => i).filter((i) => i % 4 !== 0);
     const valIndices = labels.map((_, i) => i).filter((i) => i % 4 === 0);
     const progress: TrainProgress[] = [];
     const before = tf.memory().numTensors;
     const result = await trainClassifier(
       { set, labels, classKeys: ["a", "b", "c"], trainIndices, valIndices },
-      { ...quick, epochs: 4 },
+      { ...quick, epochs: 3 },
       { onProgress: (p) => void progress.push(p), progressEveryBatches: 2 },
     );
-    expect(result.history).toHaveLength(4);
+    expect(result.history).toHaveLength(3);
     const epochEnds = progress.filter((p) => p.batch === undefined);
-    expect(epochEnds.map((p) => p.epoch)).toEqual([1, 2, 3, 4]);
+    expect(epochEnds.map((p) => p.epoch)).toEqual([1, 2, 3]);
     expect(progress.some((p) => p.batch !== undefined)).toBe(true);
     for (const p of epochEnds) {
-      expect(p.epochs).toBe(4);
+      expect(p.epochs).toBe(3);
       expect(p.imagesPerSec).toBeGreaterThan(0);
       expect(p.valLoss).not.toBeNull();
     }
@@ -153,7 +153,7 @@ describe("training", () => {
     expect(loaded.config.classKeys).toEqual(["a", "b", "c"]);
     const again = await predictImageSet(loaded.model, set, valIndices, loaded.config.normalization);
     expect(again.probs[0]?.[0]).toBeCloseTo(preds.probs[0]?.[0] as number, 5);
-    expect(JSON.parse(await readFile(path.join(dir, "config.json"), "utf8")).history).toHaveLength(4);
+    expect(JSON.parse(await readFile(path.join(dir, "config.json"), "utf8")).history).toHaveLength(3);
     result.model.dispose();
     loaded.model.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -185,6 +185,16 @@ describe("training", () => {
     );
     await expect(run).rejects.toThrow(/cancelled by test/);
     expect(tf.memory().numTensors).toBe(before);
+
+    // A time budget ends training (here within the first epoch) and anneals the rate to its end.
+    const budgeted = await trainClassifier(
+      { set, labels, classKeys: ["x", "y"], trainIndices: idx, valIndices: idx.slice(0, 8) },
+      { ...quick, batchSize: 8, epochs: 50, timeBudgetSeconds: 0.001 },
+    );
+    expect(budgeted.stopReason).toBe("time-budget");
+    expect(budgeted.history).toHaveLength(1);
+    expect(budgeted.history[0]?.partial).toBe(true);
+    budgeted.model.dispose();
   });
 
   it("fine-tunes a pretrained backbone in two phases (frozen, then full at a lower rate)", async () => {

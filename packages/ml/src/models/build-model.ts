@@ -17,7 +17,7 @@ export const BACKBONES: readonly Backbone[] = ["small-cnn", "mobilenet-v2", "res
 /** Configuration of {@link buildModel}. */
 export interface ModelConfig {
   backbone: Backbone;
-  /** Square input side in pixels, 32..224 (64..224 recommended). */
+  /** Square input side in pixels, 32..512 (64..224 is the useful range for blood-cell crops). */
   inputSize: number;
   numClasses: number;
   /** MobileNetV2 width multiplier. Default 0.35. */

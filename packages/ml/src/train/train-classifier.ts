@@ -54,7 +54,7 @@ export interface TrainConfig {
   warmupFraction?: number;
   /** Stop after this many epochs without a validation-loss improvement. 0 disables. */
   earlyStoppingPatience: number;
-  /** Only run early stopping after this fraction of the planned epochs (one-cycle's high-LR phase is noisy). Default 0.5. */
+  /** Only stop early after this fraction of the schedule (one-cycle's high-LR phase is noisy). Default 0.5. */
   earlyStoppingStart?: number;
   balance: BalanceMode;
   augment: AugmentOptions;
@@ -64,7 +64,11 @@ export interface TrainConfig {
    * this thread. Default 1; the CLI uses the available cores (max 2 here).
    */
   workers?: number;
-  /** Wall-clock budget for the epochs (seconds); epochs are cut to fit. Undefined = no limit. */
+  /**
+   * Wall-clock budget for training (seconds). The learning-rate schedule follows whichever is
+   * further along, epochs or time, and training stops when the budget is spent (possibly within
+   * an epoch). Undefined = no limit.
+   */
   timeBudgetSeconds?: number;
   /** Fine-tune from a pretrained LayersModel (directory with model.json). */
   pretrained?: {
@@ -101,6 +105,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 /** One epoch of history. */
 export interface EpochRecord {
   epoch: number;
+  /** True when the time budget ended the epoch before all its batches ran. */
+  partial: boolean;
   phase: "frozen" | "full";
   loss: number;
   valLoss: number | null;
@@ -228,12 +234,13 @@ export async function trainClassifier(
   let best: { valLoss: number; epoch: number; weights: tf.Tensor[] } | undefined;
   let stopReason: TrainResult["stopReason"] = "completed";
   const t0 = performance.now();
+  const elapsed = (): number => (performance.now() - t0) / 1000;
   let globalEpoch = 0;
-  let secondsPerImage: number | undefined;
   const valLabels = data.valIndices.map((i) => data.labels[i] as number);
+  const stepsPerEpoch = countSteps(data.trainIndices.length, config.batchSize);
 
   try {
-    for (const plan of phases) {
+    for (const [phaseIndex, plan] of phases.entries()) {
       if (plan.epochs <= 0 || stopReason !== "completed") continue;
       const frozen = plan.phase === "frozen";
       await executor.startPhase(frozen, {
@@ -241,9 +248,31 @@ export async function trainClassifier(
         learningRate: config.learningRate * plan.lrFactor,
         momentum: config.momentum,
       });
-      let plannedEpochs = plan.epochs;
+      // The schedule runs on progress = max(steps done / steps planned, time used / time budget):
+      // with a budget the learning rate anneals to its end exactly when the time runs out, however
+      // the machine's load changes. A frozen first phase is short and runs on epochs only.
+      const phaseStart = elapsed();
+      const isLastPhase = phaseIndex === phases.length - 1;
+      const phaseBudget =
+        config.timeBudgetSeconds !== undefined && isLastPhase ? Math.max(config.timeBudgetSeconds - phaseStart, 1) : undefined;
+      let stepsDone = 0;
+      const progress = (): number =>
+        Math.min(
+          1,
+          Math.max(
+            stepsDone / (plan.epochs * stepsPerEpoch),
+            phaseBudget === undefined ? 0 : (elapsed() - phaseStart) / phaseBudget,
+          ),
+        );
+      let lastEpochSeconds: number | undefined;
+      const epochsLeft = (e: number): number => {
+        const byEpochs = plan.epochs - e - 1;
+        if (phaseBudget === undefined || lastEpochSeconds === undefined) return byEpochs;
+        const secondsLeft = phaseBudget - (elapsed() - phaseStart);
+        return Math.max(0, Math.min(byEpochs, Math.ceil(secondsLeft / lastEpochSeconds)));
+      };
       let sinceImprovement = 0;
-      for (let e = 0; e < plannedEpochs; e++) {
+      for (let e = 0; e < plan.epochs; e++) {
         callbacks.signal?.throwIfAborted();
         const epochStart = performance.now();
         globalEpoch++;
@@ -254,16 +283,11 @@ export async function trainClassifier(
           frozen,
           classWeights,
           epochIndex: globalEpoch,
-          progressOf: (step, steps) => (e + step / steps) / plannedEpochs,
           lrFactor: plan.lrFactor,
           callbacks,
-          plannedEpochsRef: () => plannedEpochs,
-          onThroughput: (spi) => {
-            secondsPerImage = spi;
-            // Re-plan the schedule from measured speed after the first batches so the run fits the budget.
-            plannedEpochs = fitEpochsToBudget(config, plan, e, plannedEpochs, spi, data, t0);
-          },
-          phaseEpoch: e,
+          progress,
+          onStep: () => stepsDone++,
+          epochsEstimate: () => globalEpoch + epochsLeft(e) + remainingInLaterPhases(phases, plan),
           stats,
         });
         await executor.syncToModel();
@@ -276,19 +300,9 @@ export async function trainClassifier(
           valAccuracy = m.accuracy;
         }
         const seconds = (performance.now() - epochStart) / 1000;
+        if (!record.partial) lastEpochSeconds = seconds;
         const full: EpochRecord = { ...record, valLoss, valAccuracy, seconds };
         history.push(full);
-        // Epoch time (training + validation) drives the budget from here on.
-        plannedEpochs = fitEpochsToBudget(
-          config,
-          plan,
-          e,
-          plannedEpochs,
-          secondsPerImage ?? seconds / Math.max(data.trainIndices.length, 1),
-          data,
-          t0,
-          seconds,
-        );
         const improved = valLoss !== null && (best === undefined || valLoss < best.valLoss - 1e-4);
         if (valLoss !== null && improved) {
           best?.weights.forEach((w) => w.dispose());
@@ -297,7 +311,8 @@ export async function trainClassifier(
         } else {
           sinceImprovement++;
         }
-        const remaining = plannedEpochs - e - 1;
+        const timeUp = progress() >= 1;
+        const remaining = timeUp ? 0 : epochsLeft(e);
         await callbacks.onProgress?.({
           epoch: globalEpoch,
           epochs: globalEpoch + remaining + remainingInLaterPhases(phases, plan),
@@ -312,16 +327,20 @@ export async function trainClassifier(
         log(
           `[train] epoch ${globalEpoch}/${globalEpoch + remaining} ${plan.phase} loss=${full.loss.toFixed(4)}` +
             (valLoss !== null ? ` val_loss=${valLoss.toFixed(4)} val_acc=${(valAccuracy ?? 0).toFixed(4)}` : "") +
-            ` lr=${full.learningRate.toExponential(2)} ${full.imagesPerSec.toFixed(1)} img/s ${seconds.toFixed(0)}s`,
+            ` lr=${full.learningRate.toExponential(2)} ${full.imagesPerSec.toFixed(1)} img/s ${seconds.toFixed(0)}s` +
+            (record.partial ? " (cut by the time budget)" : ""),
         );
+        if (timeUp) {
+          if (e + 1 < plan.epochs || record.partial) stopReason = "time-budget";
+          break;
+        }
         const patience = config.earlyStoppingPatience;
-        const started = e + 1 >= plannedEpochs * (config.earlyStoppingStart ?? 0.5);
+        const started = progress() >= (config.earlyStoppingStart ?? 0.5);
         if (patience > 0 && started && sinceImprovement >= patience && plan.phase === "full") {
           stopReason = "early-stopping";
           log(`[train] early stopping: no validation-loss improvement for ${patience} epochs`);
           break;
         }
-        if (e + 1 >= plannedEpochs && plannedEpochs < plan.epochs) stopReason = "time-budget";
       }
     }
   } catch (err) {
@@ -347,28 +366,10 @@ function remainingInLaterPhases(phases: PhasePlan[], current: PhasePlan): number
   return phases.slice(i + 1).reduce((a, p) => a + p.epochs, 0);
 }
 
-/**
- * Number of epochs for the current phase that fits the remaining budget, given the measured cost
- * per training image (plus the measured epoch overhead when known). Never below the epochs already
- * run + 1, never above the phase's configured epochs.
- */
-function fitEpochsToBudget(
-  config: TrainConfig,
-  plan: PhasePlan,
-  phaseEpoch: number,
-  planned: number,
-  secondsPerImage: number,
-  data: TrainData,
-  t0: number,
-  lastEpochSeconds?: number,
-): number {
-  if (config.timeBudgetSeconds === undefined) return planned;
-  const elapsed = (performance.now() - t0) / 1000;
-  const perEpoch = lastEpochSeconds ?? secondsPerImage * data.trainIndices.length * 1.05;
-  const left = config.timeBudgetSeconds - elapsed;
-  const done = lastEpochSeconds === undefined ? phaseEpoch : phaseEpoch + 1;
-  const more = Math.max(0, Math.floor(left / perEpoch));
-  return Math.max(phaseEpoch + 1, Math.min(plan.epochs, done + more));
+/** Optimisation steps per epoch: a last batch under half size is dropped (noisy batch-norm statistics). */
+function countSteps(images: number, batchSize: number): number {
+  if (images < batchSize) return 1;
+  return images % batchSize >= batchSize / 2 ? Math.ceil(images / batchSize) : Math.floor(images / batchSize);
 }
 
 interface EpochArgs {
@@ -378,65 +379,58 @@ interface EpochArgs {
   frozen: boolean;
   classWeights?: number[];
   epochIndex: number;
-  phaseEpoch: number;
   lrFactor: number;
-  /** Progress in [0, 1] through the phase's schedule after `step` of `steps` batches. */
-  progressOf: (step: number, steps: number) => number;
-  plannedEpochsRef: () => number;
-  onThroughput: (secondsPerImage: number) => void;
+  /** Schedule progress in [0, 1]; the epoch stops early once it reaches 1 (time budget spent). */
+  progress: () => number;
+  onStep: () => void;
+  /** Current estimate of the total epoch count, for progress reports. */
+  epochsEstimate: () => number;
   callbacks: TrainCallbacks;
   stats: ChannelStats;
 }
 
 async function runEpoch(a: EpochArgs): Promise<Omit<EpochRecord, "valLoss" | "valAccuracy" | "seconds">> {
   const { data, config } = a;
-  const stats = a.stats;
   const order = createEpochOrder(data.trainIndices, data.labels, config.balance, config.seed, a.epochIndex);
   const bs = config.batchSize;
-  // A last batch under half size would give noisy batch-norm statistics; drop it (it is reshuffled next epoch).
-  const steps = order.length % bs >= bs / 2 || order.length < bs ? Math.ceil(order.length / bs) : Math.floor(order.length / bs);
+  const steps = countSteps(order.length, bs);
   const rng = createRng(deriveSeed(config.seed, `augment-${a.epochIndex}`));
   const s = data.set.size;
   const buffer = new Float32Array(bs * s * s * 3);
   const labelBuffer = new Int32Array(bs);
   const weightBuffer = a.classWeights ? new Float32Array(bs) : undefined;
+  const schedule = { name: config.schedule, maxLr: config.learningRate * a.lrFactor, warmupFraction: config.warmupFraction };
   let lossSum = 0;
   let images = 0;
   let lr = 0;
+  let partial = false;
   const start = performance.now();
-  let measuredAt: number | undefined;
   for (let step = 0; step < steps; step++) {
     a.callbacks.signal?.throwIfAborted();
+    if (step > 0 && a.progress() >= 1) {
+      partial = true;
+      break;
+    }
     const idx = order.slice(step * bs, (step + 1) * bs);
     const n = idx.length;
-    lr = computeLearningRate(
-      { name: config.schedule, maxLr: config.learningRate * a.lrFactor, warmupFraction: config.warmupFraction },
-      a.progressOf(step, steps),
-    );
-    const pixels = assembleBatch(data.set, idx, stats, { options: config.augment, rng }, buffer);
+    lr = computeLearningRate(schedule, a.progress());
+    const pixels = assembleBatch(data.set, idx, a.stats, { options: config.augment, rng }, buffer);
     idx.forEach((i, k) => {
       const label = data.labels[i] as number;
       labelBuffer[k] = label;
       if (weightBuffer) weightBuffer[k] = a.classWeights?.[label] ?? 1;
     });
-    const loss = await a.executor.step(
-      { pixels, labels: labelBuffer, weights: weightBuffer, n, size: s },
-      lr,
-    );
+    const loss = await a.executor.step({ pixels, labels: labelBuffer, weights: weightBuffer, n, size: s }, lr);
     if (!Number.isFinite(loss)) throw new Error(`Training diverged (loss ${loss}) at epoch ${a.epochIndex}; lower --lr`);
     lossSum += loss * n;
     images += n;
-    // The first steps include kernel setup; measure from step 2 to step 12 of the first epoch.
-    if (a.phaseEpoch === 0 && step === 1) measuredAt = performance.now();
-    if (a.phaseEpoch === 0 && step === 11 && measuredAt !== undefined) {
-      a.onThroughput((performance.now() - measuredAt) / 1000 / (10 * bs));
-    }
+    a.onStep();
     const every = a.callbacks.progressEveryBatches ?? 0;
     if (every > 0 && (step + 1) % every === 0 && a.callbacks.onProgress) {
       const elapsed = (performance.now() - start) / 1000;
       await a.callbacks.onProgress({
         epoch: a.epochIndex,
-        epochs: a.epochIndex - a.phaseEpoch - 1 + a.plannedEpochsRef(),
+        epochs: a.epochsEstimate(),
         phase: a.frozen ? "frozen" : "full",
         loss: lossSum / Math.max(images, 1),
         valLoss: null,
@@ -447,6 +441,7 @@ async function runEpoch(a: EpochArgs): Promise<Omit<EpochRecord, "valLoss" | "va
         batch: { done: step + 1, total: steps },
       });
     }
+    // In-thread training blocks the event loop; let timers, signals and heartbeats run.
     if (a.executor.kind === "local") await yieldToEventLoop();
   }
   const seconds = (performance.now() - start) / 1000;
@@ -456,5 +451,6 @@ async function runEpoch(a: EpochArgs): Promise<Omit<EpochRecord, "valLoss" | "va
     loss: lossSum / Math.max(images, 1),
     learningRate: lr,
     imagesPerSec: images / seconds,
+    partial,
   };
 }
