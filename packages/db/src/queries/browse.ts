@@ -298,23 +298,8 @@ function cellSelection(projectSchemeId: string, readerId: string) {
   return { fields, joins };
 }
 
-type CellRow = {
-  cellId: string;
-  imageId: string;
-  datasetId: string;
-  datasetName: string;
-  imageKind: "crop" | "field";
-  geometry: "whole" | "point" | "box" | "polygon";
-  x: number | null;
-  y: number | null;
-  width: number | null;
-  height: number | null;
-  imageWidth: number;
-  imageHeight: number;
-  imageName: string;
-  storageKey: string;
-  thumbnailKey: string;
-  sourceLabel: string | null;
+// The flat row the select returns: the item's plain fields plus the two labels' columns unjoined.
+type CellRow = Omit<CellListItem, "importedLabel" | "myLabel"> & {
   impLabelId: string | null;
   impClassId: string | null;
   impKey: string | null;
