@@ -3,10 +3,11 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureDependencies } from "./lib/ensure-deps.mjs";
+import { ensureDependencies, ensureNativeDecoder } from "./lib/ensure-deps.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 ensureDependencies(root);
+ensureNativeDecoder(root);
 const child = spawn(path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "scripts", "start-stack.ts")], {
   cwd: root,
   stdio: "inherit",

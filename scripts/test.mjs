@@ -6,7 +6,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureDependencies, run } from "./lib/ensure-deps.mjs";
+import { ensureDependencies, ensureNativeDecoder, run } from "./lib/ensure-deps.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
@@ -15,6 +15,7 @@ const only = new Set(process.argv.slice(2)); // e.g. `npm test -- unit` runs one
 const wants = (step) => only.size === 0 || only.has(step);
 
 ensureDependencies(root);
+ensureNativeDecoder(root);
 ensureChromium();
 await announcePostgres();
 

@@ -26,3 +26,8 @@ export function run(cmd, args, options = {}) {
   if (result.error) throw result.error;
   return result.status ?? 1;
 }
+
+/** Builds the optional native JPEG decoder (packages/ml/native); a failed build only warns. */
+export function ensureNativeDecoder(root) {
+  spawnSync(process.execPath, [path.join(root, "packages", "ml", "native", "build.mjs"), "--quiet"], { cwd: root, stdio: "inherit" });
+}

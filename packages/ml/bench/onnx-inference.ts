@@ -3,13 +3,13 @@
  *
  *   npx tsx packages/ml/bench/onnx-inference.ts [--backbone mobilenet-v2|resnet|small-cnn] [--size 64] [--batch 64]
  *     [--images 6400] [--threads 1,2] [--decode-concurrency 4] [--model <tfjs model dir>]
- *     [--wasm-images 640] [--data /work/shared/data/pbc] [--decode cover|project]
+ *     [--wasm-images 640] [--data /work/shared/data/pbc] [--decode auto|sharp]
  *
  * Stages, each timed on its own and then together:
- *   decode     read JPEG -> sharp decode (JPEG shrink-on-load) -> centre-square crop -> resize to
- *              size x size -> float32 NHWC, standardised; `--decode-concurrency` images in flight.
- *              `--decode project` uses the training pipeline's preprocessImage instead (metadata
- *              read, then extract before resize, which rules out shrink-on-load).
+ *   decode     read JPEG -> the training pipeline's preprocessImage (centre-square crop, resize to
+ *              size x size) -> float32 NHWC, standardised; `--decode-concurrency` images in flight.
+ *              `--decode auto` decodes JPEGs with the libjpeg-turbo addon at DCT scale when it is
+ *              built, `--decode sharp` forces sharp (the fallback).
  *   inference  ONNX Runtime on already-decoded batches of `--batch`.
  *   end to end files on disk -> probabilities, decode of batch i+1 overlapping inference of batch i.
  *   tfjs-wasm  the same model and batches through tfjs's wasm backend, for comparison.
@@ -25,9 +25,8 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
-import sharp from "sharp";
 import { selectBackend } from "../src/backend";
-import { preprocessImage } from "../src/data";
+import { describeJpegDecoder, loadImageSet, streamImageSets } from "../src/data";
 import { buildModel, fsIOHandler, type Backbone } from "../src/models";
 import { createOnnxClassifier, createTfjsClassifier, exportToOnnx, type BatchClassifier } from "../src/onnx";
 
@@ -38,24 +37,22 @@ const { values: args } = parseArgs({
     batch: { type: "string", default: "64" },
     images: { type: "string", default: "6400" },
     threads: { type: "string", default: "1,2" },
-    "decode-concurrency": { type: "string", default: "4" },
+    "decode-concurrency": { type: "string", default: "2" },
+    prefetch: { type: "string", default: "2" },
     model: { type: "string" },
     "wasm-images": { type: "string", default: "640" },
     data: { type: "string", default: "/work/shared/data/pbc" },
-    decode: { type: "string", default: "cover" },
+    decode: { type: "string", default: "auto" },
   },
 });
 
 const SIZE = Number(args.size);
 const BATCH = Number(args.batch);
 const DECODE_CONCURRENCY = Number(args["decode-concurrency"]);
+const PREFETCH = Number(args.prefetch);
 // Placeholder per-channel statistics; the cost of standardising is what matters here.
 const MEAN = [0.87, 0.75, 0.72].map((m) => m * 255);
 const STD = [0.08, 0.12, 0.08].map((s) => s * 255);
-
-// One libvips thread per image: with many small images, parallelism across images (the libuv
-// pool) beats splitting each tiny image over threads.
-sharp.concurrency(1);
 
 async function listImages(dataDir: string, limit: number): Promise<string[]> {
   const lines = (await readFile(path.join(dataDir, "manifest.csv"), "utf8")).trim().split("\n").slice(1);
@@ -67,37 +64,25 @@ async function listImages(dataDir: string, limit: number): Promise<string[]> {
   return out.slice(0, limit);
 }
 
-/** Decodes one file into `out` at image slot `slot` (NHWC float32, standardised). */
-async function decodeInto(file: string, out: Float32Array, slot: number): Promise<void> {
-  const buf = await readFile(file);
-  // fit "cover" = centre-square crop then resize; sharp shrinks JPEGs on load (DCT scaling) first.
-  const pixels =
-    args.decode === "project"
-      ? await preprocessImage(buf, {}, { inputSize: SIZE })
-      : await sharp(buf, { failOn: "none" })
-          .resize(SIZE, SIZE, { fit: "cover", fastShrinkOnLoad: true })
-          .removeAlpha()
-          .raw()
-          .toBuffer();
-  const base = slot * SIZE * SIZE * 3;
-  for (let i = 0; i < SIZE * SIZE * 3; i += 3) {
-    out[base + i] = (pixels[i]! - MEAN[0]!) / STD[0]!;
-    out[base + i + 1] = (pixels[i + 1]! - MEAN[1]!) / STD[1]!;
-    out[base + i + 2] = (pixels[i + 2]! - MEAN[2]!) / STD[2]!;
-  }
+/**
+ * Decodes files into one standardised NHWC float32 batch through the training pipeline's own
+ * loadImageSet (native batches with `--decode-concurrency` in flight, or sharp).
+ */
+async function decodeBatch(files: readonly string[]): Promise<Float32Array> {
+  const set = await loadImageSet(
+    files.map((file) => ({ file })),
+    { inputSize: SIZE, concurrency: DECODE_CONCURRENCY, decoder: args.decode === "sharp" ? "sharp" : "auto" },
+  );
+  return standardise(set.pixels);
 }
 
-/** Decodes files into one NHWC batch with at most DECODE_CONCURRENCY images in flight. */
-async function decodeBatch(files: readonly string[]): Promise<Float32Array> {
-  const out = new Float32Array(files.length * SIZE * SIZE * 3);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const i = next++;
-      await decodeInto(files[i]!, out, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(DECODE_CONCURRENCY, files.length) }, worker));
+function standardise(pixels: Uint8Array): Float32Array {
+  const out = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i += 3) {
+    out[i] = (pixels[i]! - MEAN[0]!) / STD[0]!;
+    out[i + 1] = (pixels[i + 1]! - MEAN[1]!) / STD[1]!;
+    out[i + 2] = (pixels[i + 2]! - MEAN[2]!) / STD[2]!;
+  }
   return out;
 }
 
@@ -134,14 +119,14 @@ async function timeInference(classifier: BatchClassifier, batches: Float32Array[
 }
 
 async function timeEndToEnd(classifier: BatchClassifier, files: string[]): Promise<Timing> {
-  const groups = chunk(files, BATCH);
   let predicted = 0;
   const timing = await measure(files.length, async () => {
-    let pending = decodeBatch(groups[0]!);
-    for (let b = 0; b < groups.length; b++) {
-      const batch = await pending;
-      if (b + 1 < groups.length) pending = decodeBatch(groups[b + 1]!);
-      const probs = await classifier.predict(batch, groups[b]!.length);
+    const stream = streamImageSets(
+      files.map((file) => ({ file })),
+      { inputSize: SIZE, batchSize: BATCH, prefetch: PREFETCH, concurrency: DECODE_CONCURRENCY, decoder: args.decode === "sharp" ? "sharp" : "auto" },
+    );
+    for await (const { set } of stream) {
+      const probs = await classifier.predict(standardise(set.pixels), set.count);
       predicted += probs.length / classifier.numClasses;
     }
   });
@@ -159,7 +144,7 @@ async function main(): Promise<void> {
   const onnxBytes = exportToOnnx(model);
   console.log(
     `model ${args.model ?? args.backbone} @${SIZE}px, ${model.countParams()} params, ONNX ${(onnxBytes.length / 1e6).toFixed(1)} MB; ` +
-      `${files.length} images, batch ${BATCH}, decode ${args.decode}, concurrency ${DECODE_CONCURRENCY}; ` +
+      `${files.length} images, batch ${BATCH}, decode ${args.decode === "sharp" ? "sharp" : describeJpegDecoder()}, concurrency ${DECODE_CONCURRENCY}; ` +
       `${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; tfjs backend ${backend.name}`,
   );
 

@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ImageItem } from "./labeled-items";
-import { preprocessImage, type CropOptions } from "./preprocess-image";
+import { loadJpegAddon } from "./native-jpeg";
+import { preprocessFilesInto, type CropOptions } from "./preprocess-image";
 
 /** N images of `size x size x 3` bytes, item i at offset `i * size * size * 3`. */
 export interface ImageSet {
@@ -17,7 +18,7 @@ export interface ImageSet {
 }
 
 export interface LoadImageSetOptions extends CropOptions {
-  /** Parallel sharp decodes. Default 4 (sharp works on libuv's thread pool). */
+  /** Decode batches in flight, each on one libuv pool thread. Default 4 (libuv's pool size). */
   concurrency?: number;
   /** Directory for a reusable on-disk cache of the decoded set; off when undefined. */
   cacheDir?: string;
@@ -52,7 +53,9 @@ export async function runWithConcurrency(
 
 async function computeCacheKey(items: readonly ImageItem[], options: LoadImageSetOptions): Promise<string> {
   const hash = createHash("sha256");
-  hash.update(JSON.stringify({ v: 2, s: options.inputSize, m: options.margin ?? 0.15, p: options.pointBoxSize ?? 96 }));
+  // The native and sharp decoders differ by a grey level or two, so they do not share a cache.
+  const decoder = options.decoder !== "sharp" && loadJpegAddon() ? "native" : "sharp";
+  hash.update(JSON.stringify({ v: 3, d: decoder, s: options.inputSize, m: options.margin ?? 0.15, p: options.pointBoxSize ?? 96 }));
   for (const it of items) {
     const st = await stat(it.file);
     hash.update(`${it.file}\0${st.size}\0${st.mtimeMs}\0${JSON.stringify(it.box ?? it.point ?? null)}\n`);
@@ -77,18 +80,20 @@ export async function loadImageSet(items: readonly ImageItem[], options: LoadIma
     }
   }
   const pixels = new Uint8Array(per * items.length);
+  // Slices small enough for steady progress and prompt cancellation, large enough that the
+  // per-call overhead of the native decoder vanishes.
+  const slice = 32;
+  const slices = Math.ceil(items.length / slice);
   let done = 0;
   await runWithConcurrency(
-    items.length,
+    slices,
     options.concurrency ?? 4,
-    async (i) => {
-      const item = items[i] as ImageItem;
-      try {
-        pixels.set(await preprocessImage(item.file, item, options), i * per);
-      } catch (err) {
-        throw new Error(`Failed to decode ${item.file}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      options.onProgress?.(++done, items.length);
+    async (k) => {
+      const from = k * slice;
+      const to = Math.min(items.length, from + slice);
+      await preprocessFilesInto(items.slice(from, to), options, pixels.subarray(from * per, to * per));
+      done += to - from;
+      options.onProgress?.(done, items.length);
     },
     options.signal,
   );
@@ -99,4 +104,42 @@ export async function loadImageSet(items: readonly ImageItem[], options: LoadIma
     await rename(tmp, cacheFile);
   }
   return { size, count: items.length, pixels };
+}
+
+/** One decoded batch of a stream: items `[offset, offset + set.count)`. */
+export interface ImageSetBatch {
+  offset: number;
+  set: ImageSet;
+}
+
+/**
+ * Decodes `items` in batches of `batchSize`, keeping `prefetch` batches decoding ahead of the
+ * consumer, so that decoding (libuv pool threads) overlaps whatever the consumer does with each
+ * batch (inference, database writes). Yields batches in order.
+ */
+export async function* streamImageSets(
+  items: readonly ImageItem[],
+  options: LoadImageSetOptions & { batchSize: number; prefetch?: number },
+): AsyncGenerator<ImageSetBatch> {
+  const { batchSize, prefetch = 2, onProgress, cacheDir: _cacheDir, ...decodeOptions } = options;
+  const pending: { offset: number; set: Promise<ImageSet> }[] = [];
+  let next = 0;
+  let done = 0;
+  const launch = (): void => {
+    const offset = next;
+    next = Math.min(items.length, next + batchSize);
+    const set = loadImageSet(items.slice(offset, next), decodeOptions);
+    // A batch that fails while an earlier one is being consumed must not be an unhandled rejection.
+    set.catch(() => undefined);
+    pending.push({ offset, set });
+  };
+  while (pending.length < prefetch && next < items.length) launch();
+  while (pending.length > 0) {
+    const head = pending.shift()!;
+    const set = await head.set;
+    if (next < items.length) launch();
+    done += set.count;
+    onProgress?.(done, items.length);
+    yield { offset: head.offset, set };
+  }
 }

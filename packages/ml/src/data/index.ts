@@ -7,3 +7,5 @@ export * from "./normalization";
 export * from "./batch-assembly";
 export * from "./splits";
 export * from "./sampling";
+export * from "./resample";
+export * from "./native-jpeg";
