@@ -2,18 +2,19 @@
  * JPEG decoding with DCT-domain downscaling (libjpeg-turbo's scale_denom 1/2/4/8), as a Node-API
  * addon. Why: prediction decodes thousands of small cell crops per second; sharp's libvips
  * pipeline costs ~2 ms per 360x363 JPEG on this hardware, libjpeg-turbo decoding at 1/4 scale
- * ~0.35 ms. The crop and the final resize happen in TypeScript (resample.ts) so that this path
- * and the sharp fallback share them.
+ * ~0.35 ms.
  *
- *   readHeader(buf) -> { width, height, components, orientation }              (sync, header only)
- *   decode(buf, scaleDenom, maxPixels[, plan]) -> Promise<{ data, width, height }> (libuv pool)
+ *   readHeader(buf) -> { width, height, components, orientation }            (sync, header only)
+ *   decode(buf, scaleDenom, maxPixels) -> Promise<{ data, width, height }>    (libuv pool)
+ *   preprocessFiles(paths, boxes, size, margin, maxPixels, out, status)       (libuv pool)
  *
- * `data` is packed RGB (HWC, 3 bytes per pixel) at ceil(width / scaleDenom) x ceil(height /
- * scaleDenom), or, given a resample plan (planResample in src/data/resample.ts), the crop
- * resampled to plan.outWidth x plan.outHeight with exactly the integer arithmetic of applyResamplePlan,
- * so that the pool thread does that work too. libjpeg errors (corrupt data, unsupported colour spaces such as CMYK) reject with
- * the library's message; so do warnings (truncated data), because a silently grey-filled image
- * would be classified as if it were real.
+ * `decode` gives packed RGB (HWC, 3 bytes per pixel) at ceil(width / scaleDenom) x
+ * ceil(height / scaleDenom), which TypeScript crops and resamples (resample.ts). `preprocessFiles`,
+ * the hot path, does the whole job per file on a pool thread, computing the crop, the scale and
+ * the resample in the same float64 steps and integer arithmetic as the TypeScript code, so both
+ * give the same bytes (a test checks). libjpeg errors (corrupt data, unsupported colour spaces
+ * such as CMYK) reject with the library's message; so do warnings (truncated data), because a
+ * silently grey-filled image would be classified as if it were real.
  */
 #include <node_api.h>
 #include <setjmp.h>
@@ -131,6 +132,28 @@ static napi_value read_header(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * Decodes the rest of an image whose header has been read, at 1/denom scale, into a new packed RGB
+ * buffer. The buffer is stored in *pixels before any scanline is read, so that a caller's longjmp
+ * handler can free it. Returns 0 when out of memory.
+ */
+static int decode_rgb_scaled(struct jpeg_decompress_struct* cinfo, unsigned int denom, unsigned char* volatile* pixels) {
+  cinfo->scale_num = 1;
+  cinfo->scale_denom = denom;
+  cinfo->out_color_space = JCS_RGB;
+  cinfo->dct_method = JDCT_ISLOW;
+  jpeg_start_decompress(cinfo);
+  size_t stride = (size_t)cinfo->output_width * 3;
+  *pixels = (unsigned char*)malloc(stride * cinfo->output_height);
+  if (!*pixels) return 0;
+  while (cinfo->output_scanline < cinfo->output_height) {
+    JSAMPROW row = *pixels + (size_t)cinfo->output_scanline * stride;
+    jpeg_read_scanlines(cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(cinfo);
+  return 1;
+}
+
 #define WEIGHT_ONE (1 << 14)
 
 typedef struct {
@@ -142,7 +165,6 @@ typedef struct {
 } axis_taps;
 
 typedef struct {
-  int present;
   uint32_t out_width;
   uint32_t out_height;
   int32_t row_lo;
@@ -156,17 +178,6 @@ static void free_axis(axis_taps* a) {
   free(a->count);
   free(a->index);
   free(a->weight);
-}
-
-/* Checks every tap reads inside a width x height raster; returns 0 when one does not. */
-static int check_axis(const axis_taps* a, uint32_t out, uint32_t size) {
-  for (uint32_t i = 0; i < out; i++) {
-    if (a->offset[i] < 0 || a->count[i] < 0 || (size_t)a->offset[i] + (size_t)a->count[i] > a->taps) return 0;
-    for (int32_t k = a->offset[i]; k < a->offset[i] + a->count[i]; k++) {
-      if (a->index[k] < 0 || (uint32_t)a->index[k] >= size) return 0;
-    }
-  }
-  return 1;
 }
 
 /* Same integer arithmetic as applyResamplePlan (resample.ts). Returns NULL when out of memory. */
@@ -225,7 +236,6 @@ typedef struct {
   size_t input_length;
   int scale_denom;
   double max_pixels;
-  resample_plan plan;
   unsigned char* pixels;
   unsigned int width;
   unsigned int height;
@@ -254,44 +264,16 @@ static void execute_decode(napi_env env, void* arg) {
     jpeg_destroy_decompress(&cinfo);
     return;
   }
-  cinfo.scale_num = 1;
-  cinfo.scale_denom = (unsigned int)task->scale_denom;
-  cinfo.out_color_space = JCS_RGB;
-  cinfo.dct_method = JDCT_ISLOW;
-  jpeg_start_decompress(&cinfo);
+  /* task->pixels lives on the heap, so the longjmp handler above sees the buffer. */
+  int decoded = decode_rgb_scaled(&cinfo, (unsigned int)task->scale_denom, &task->pixels);
   task->width = cinfo.output_width;
   task->height = cinfo.output_height;
-  size_t stride = (size_t)cinfo.output_width * 3;
-  task->pixels = (unsigned char*)malloc(stride * cinfo.output_height);
-  if (!task->pixels) {
+  if (!decoded) {
     snprintf(task->error, sizeof task->error, "out of memory for %ux%u pixels", task->width, task->height);
     jpeg_destroy_decompress(&cinfo);
     return;
   }
-  while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = task->pixels + (size_t)cinfo.output_scanline * stride;
-    jpeg_read_scanlines(&cinfo, &row, 1);
-  }
-  jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
-  resample_plan* plan = &task->plan;
-  if (!plan->present) return;
-  if (plan->row_lo < 0 || plan->row_hi < plan->row_lo || (uint32_t)plan->row_hi >= task->height ||
-      !check_axis(&plan->xs, plan->out_width, task->width) || !check_axis(&plan->ys, plan->out_height, task->height)) {
-    snprintf(task->error, sizeof task->error, "resample plan does not fit the %ux%u decoded image", task->width, task->height);
-    free(task->pixels);
-    task->pixels = NULL;
-    return;
-  }
-  unsigned char* resampled = apply_plan(task->pixels, task->width, plan);
-  free(task->pixels);
-  task->pixels = resampled;
-  if (!resampled) {
-    snprintf(task->error, sizeof task->error, "out of memory resampling");
-    return;
-  }
-  task->width = plan->out_width;
-  task->height = plan->out_height;
 }
 
 static void finalize_pixels(napi_env env, void* data, void* hint) {
@@ -325,58 +307,14 @@ static void complete_decode(napi_env env, napi_status status, void* arg) {
     napi_resolve_deferred(env, task->deferred, result);
   }
   free(task->pixels);
-  free_axis(&task->plan.xs);
-  free_axis(&task->plan.ys);
   napi_delete_reference(env, task->input_ref);
   napi_delete_async_work(env, task->work);
   free(task);
 }
 
-/* Copies an Int32Array property of `obj` into fresh memory. */
-static int copy_array(napi_env env, napi_value obj, const char* key, napi_typedarray_type want, void** out, size_t* n) {
-  napi_value value;
-  bool is_typed = false;
-  if (napi_get_named_property(env, obj, key, &value) != napi_ok) return 0;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return 0;
-  napi_typedarray_type type;
-  void* data;
-  if (napi_get_typedarray_info(env, value, &type, n, &data, NULL, NULL) != napi_ok || type != want) return 0;
-  *out = malloc(*n * 4 + 4);
-  if (!*out) return 0;
-  memcpy(*out, data, *n * 4);
-  return 1;
-}
-
-static int read_axis(napi_env env, napi_value plan, const char* key, uint32_t out_size, axis_taps* axis) {
-  napi_value obj;
-  if (napi_get_named_property(env, plan, key, &obj) != napi_ok) return 0;
-  size_t n_offset, n_count, n_index, n_weight;
-  if (!copy_array(env, obj, "offset", napi_int32_array, (void**)&axis->offset, &n_offset)) return 0;
-  if (!copy_array(env, obj, "count", napi_int32_array, (void**)&axis->count, &n_count)) return 0;
-  if (!copy_array(env, obj, "index", napi_int32_array, (void**)&axis->index, &n_index)) return 0;
-  if (!copy_array(env, obj, "weight", napi_int32_array, (void**)&axis->weight, &n_weight)) return 0;
-  axis->taps = n_index;
-  return n_offset == out_size && n_count == out_size && n_weight == n_index;
-}
-
-static int read_int(napi_env env, napi_value obj, const char* key, int32_t* out) {
-  napi_value value;
-  return napi_get_named_property(env, obj, key, &value) == napi_ok && napi_get_value_int32(env, value, out) == napi_ok;
-}
-
-static int read_plan(napi_env env, napi_value obj, resample_plan* plan) {
-  int32_t w, h;
-  if (!read_int(env, obj, "outWidth", &w) || !read_int(env, obj, "outHeight", &h) || w <= 0 || h <= 0 || w > 4096 || h > 4096) return 0;
-  if (!read_int(env, obj, "rowLo", &plan->row_lo) || !read_int(env, obj, "rowHi", &plan->row_hi)) return 0;
-  plan->out_width = (uint32_t)w;
-  plan->out_height = (uint32_t)h;
-  plan->present = 1;
-  return read_axis(env, obj, "xs", plan->out_width, &plan->xs) && read_axis(env, obj, "ys", plan->out_height, &plan->ys);
-}
-
 static napi_value decode(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 3;
+  napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   void* data;
   size_t length;
@@ -401,15 +339,6 @@ static napi_value decode(napi_env env, napi_callback_info info) {
   task->input_length = length;
   task->scale_denom = denom;
   task->max_pixels = max_pixels;
-  napi_valuetype plan_type = napi_undefined;
-  if (argc >= 4) CHECK(napi_typeof(env, argv[3], &plan_type));
-  if (plan_type == napi_object && !read_plan(env, argv[3], &task->plan)) {
-    free_axis(&task->plan.xs);
-    free_axis(&task->plan.ys);
-    free(task);
-    napi_throw_type_error(env, NULL, "decode: malformed resample plan");
-    return NULL;
-  }
   napi_value promise, name;
   // The reference keeps the input Buffer alive while a pool thread reads it.
   CHECK(napi_create_reference(env, argv[0], 1, &task->input_ref));
@@ -573,22 +502,9 @@ static int preprocess_one(const char* path, const double* box, uint32_t size, do
       break;
     }
   }
-  cinfo.scale_num = 1;
-  cinfo.scale_denom = denom;
-  cinfo.out_color_space = JCS_RGB;
-  cinfo.dct_method = JDCT_ISLOW;
-  jpeg_start_decompress(&cinfo);
-  size_t stride = (size_t)cinfo.output_width * 3;
-  pixels = (unsigned char*)malloc(stride * cinfo.output_height);
-  if (!pixels) goto done;
-  while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = pixels + (size_t)cinfo.output_scanline * stride;
-    jpeg_read_scanlines(&cinfo, &row, 1);
-  }
-  jpeg_finish_decompress(&cinfo);
+  if (!decode_rgb_scaled(&cinfo, denom, &pixels)) goto done;
   if (!compute_axis(rect[0] / denom, rect[2] / denom, cinfo.output_width, size, &plan.xs)) goto done;
   if (!compute_axis(rect[1] / denom, rect[3] / denom, cinfo.output_height, size, &plan.ys)) goto done;
-  plan.present = 1;
   plan.out_width = plan.out_height = size;
   plan.row_lo = (int32_t)cinfo.output_height;
   plan.row_hi = -1;

@@ -12,9 +12,9 @@ import {
   assembleBatch,
   createOnnxClassifier,
   loadClassifierArtifacts,
-  loadImageSet,
   predictImageSet,
   scoreUncertainty,
+  streamImageSets,
   type BackendPreference,
   type BatchClassifier,
   type ChannelStats,
@@ -70,14 +70,21 @@ export function createPredictHandler(deps: PredictDeps): JobHandler {
       if (schemeIndex.some((i) => i < 0)) throw new PermanentJobError("model classes are not in the project's scheme");
 
       const cells = await listCellsForPrediction(ctx.db, proj.id, { unlabeledOnly: payload.unlabeledOnly });
+      const items: ImageItem[] = cells.map((c) => ({
+        file: deps.storage.resolvePath(c.storageKey),
+        ...(c.box ? { box: c.box } : {}),
+      }));
       let done = 0;
-      for (let start = 0; start < cells.length; start += payload.chunkSize) {
-        const chunk = cells.slice(start, start + payload.chunkSize);
-        const items: ImageItem[] = chunk.map((c) => ({
-          file: deps.storage.resolvePath(c.storageKey),
-          ...(c.box ? { box: c.box } : {}),
-        }));
-        const set = await loadImageSet(items, { inputSize: config.inputSize, ...config.crop, signal: ctx.signal });
+      // The next chunk decodes on pool threads while this one is scored and written.
+      const chunks = streamImageSets(items, {
+        inputSize: config.inputSize,
+        ...config.crop,
+        signal: ctx.signal,
+        batchSize: payload.chunkSize,
+        prefetch: 1,
+      });
+      for await (const { offset, set } of chunks) {
+        const chunk = cells.slice(offset, offset + set.count);
         const indices = chunk.map((_, i) => i);
         const passes = onnx
           ? [await predictWithClassifier(onnx, set, indices, config.normalization)]

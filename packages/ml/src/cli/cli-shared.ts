@@ -74,6 +74,16 @@ export function createSignalAbort(): { signal: AbortSignal; release: () => void 
   };
 }
 
+/** Runs a command with `createSignalAbort`'s signal, releasing the handlers however it ends. */
+export async function runWithSignalAbort(command: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const abort = createSignalAbort();
+  try {
+    await command(abort.signal);
+  } finally {
+    abort.release();
+  }
+}
+
 /** A compact per-class summary line of a report: "key recall" pairs. */
 export function formatRecalls(perClass: Record<string, { recall: number | null }>): string {
   return Object.entries(perClass)

@@ -2,22 +2,14 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { parseBackendPreference, selectBackend } from "../backend";
-import { loadImageItems, loadImageSet } from "../data";
-import { loadClassifierArtifacts, predictImageSet } from "../train";
+import { loadImageItems } from "../data";
+import { predictImageSet } from "../train";
 import { scoreUncertainty } from "../uncertainty";
-import {
-  createDecodeProgress,
-  createSignalAbort,
-  logLine,
-  parseIntOption,
-  requireOption,
-  writeJsonFile,
-  type CliEnv,
-} from "./cli-shared";
+import { parseIntOption, requireOption, runWithSignalAbort, writeJsonFile, type CliEnv } from "./cli-shared";
+import { MODEL_INPUT_OPTIONS, MODEL_INPUT_USAGE, openModelInputs } from "./model-inputs";
 
 export const PREDICT_USAGE = `Usage: npm run ml -- predict --model <dir> --data <folder|manifest.csv> --out <file.csv|file.json>
-  [--mc-passes 0] [--batch-size 64] [--backend auto|tensorflow|wasm|cpu] [--cache-dir <dir>] [--concurrency 4]`;
+  [--mc-passes 0] ${MODEL_INPUT_USAGE}`;
 
 /** One output row. */
 export interface PredictionRow {
@@ -60,51 +52,23 @@ function toCsv(rows: PredictionRow[], classKeys: readonly string[], withBald: bo
   return `${header.join(",")}\n${lines.join("\n")}\n`;
 }
 
-export async function runPredictCommand(argv: string[], env: CliEnv): Promise<void> {
-  const abort = createSignalAbort();
-  try {
-    await runPredictCommandInner(argv, env, abort.signal);
-  } finally {
-    abort.release();
-  }
+export function runPredictCommand(argv: string[], env: CliEnv): Promise<void> {
+  return runWithSignalAbort((signal) => runPredict(argv, env, signal));
 }
 
-async function runPredictCommandInner(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
+async function runPredict(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: {
-      model: { type: "string" },
-      data: { type: "string" },
-      out: { type: "string" },
-      "mc-passes": { type: "string" },
-      "batch-size": { type: "string" },
-      backend: { type: "string" },
-      "cache-dir": { type: "string" },
-      concurrency: { type: "string" },
-    },
+    options: { ...MODEL_INPUT_OPTIONS, out: { type: "string" }, "mc-passes": { type: "string" } },
   });
-  const modelDir = requireOption(values.model, "model", PREDICT_USAGE);
-  const dataPath = requireOption(values.data, "data", PREDICT_USAGE);
   const outPath = requireOption(values.out, "out", PREDICT_USAGE);
   const mcPasses = parseIntOption(values["mc-passes"], "mc-passes", 0, 0);
   const t0 = performance.now();
-  await selectBackend({ preferred: parseBackendPreference(values.backend ?? env.backend), log: logLine });
-  const { model, config } = await loadClassifierArtifacts(modelDir);
+  const { modelDir, dataPath, model, config, batchSize, decode } = await openModelInputs(values, env, PREDICT_USAGE, signal);
   const items = await loadImageItems(dataPath, config.classKeys);
-  const set = await loadImageSet(items, {
-    inputSize: config.inputSize,
-    ...config.crop,
-    concurrency: parseIntOption(values.concurrency, "concurrency", 4, 1),
-    cacheDir: values["cache-dir"] ?? env.cacheDir,
-    onProgress: createDecodeProgress("decode"),
-    signal,
-  });
-  const preds = await predictImageSet(model, set, items.map((_, i) => i), config.normalization, {
-    batchSize: parseIntOption(values["batch-size"], "batch-size", 64, 1),
-    mcPasses,
-    signal,
-  });
+  const set = await decode(items);
+  const preds = await predictImageSet(model, set, items.map((_, i) => i), config.normalization, { batchSize, mcPasses, signal });
   // With MC passes the reported probabilities are the MC mean; otherwise the deterministic pass.
   const scores = scoreUncertainty(preds.mcPasses ?? [preds.probs]);
   const rows: PredictionRow[] = items.map((it, i) => {

@@ -27,12 +27,12 @@ import {
 } from "../train";
 import {
   createDecodeProgress,
-  createSignalAbort,
   formatRecalls,
   logLine,
   parseIntOption,
   parseNumberOption,
   requireOption,
+  runWithSignalAbort,
   writeJsonFile,
   type CliEnv,
 } from "./cli-shared";
@@ -61,16 +61,11 @@ function parseChoice<T extends string>(value: string | undefined, name: string, 
   return value as T;
 }
 
-export async function runTrainCommand(argv: string[], env: CliEnv): Promise<void> {
-  const abort = createSignalAbort();
-  try {
-    await runTrainCommandInner(argv, env, abort.signal);
-  } finally {
-    abort.release();
-  }
+export function runTrainCommand(argv: string[], env: CliEnv): Promise<void> {
+  return runWithSignalAbort((signal) => runTrain(argv, env, signal));
 }
 
-async function runTrainCommandInner(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
+async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promise<void> {
   const t0 = performance.now();
   const { values } = parseArgs({
     args: argv,

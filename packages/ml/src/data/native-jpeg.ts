@@ -4,7 +4,6 @@
  */
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { ResamplePlan } from "./resample";
 
 export interface JpegHeader {
   width: number;
@@ -17,16 +16,8 @@ export interface JpegHeader {
 export interface JpegAddon {
   /** Parses the header only; throws on data that is not a JPEG. */
   readHeader(buffer: Buffer): JpegHeader;
-  /**
-   * Decodes to packed RGB at ceil(width / scaleDenom) x ceil(height / scaleDenom) on the libuv
-   * pool; with a plan (for that scaled size), returns the plan's resampled crop instead.
-   */
-  decode(
-    buffer: Buffer,
-    scaleDenom: 1 | 2 | 4 | 8,
-    maxPixels: number,
-    plan?: ResamplePlan,
-  ): Promise<{ data: Buffer; width: number; height: number }>;
+  /** Decodes to packed RGB at ceil(width / scaleDenom) x ceil(height / scaleDenom) on the libuv pool. */
+  decode(buffer: Buffer, scaleDenom: 1 | 2 | 4 | 8, maxPixels: number): Promise<{ data: Buffer; width: number; height: number }>;
   /**
    * Reads, decodes, crops (`boxes`: 4 numbers per file, NaN for the centre square) and resamples
    * files into `out` on ONE pool thread; `status[i]` is 0 when done, 1 when file i needs another

@@ -6,15 +6,15 @@
  * (1/2, 1/4, 1/8) that still leaves at least S pixels across the crop, which is most of the speed
  * of prediction. Everything else, JPEGs with an EXIF rotation, and JPEGs the addon refuses
  * (CMYK, recoverable corruption that libvips tolerates) are decoded in full by sharp. Both feed
- * the same crop-and-resample code (resample.ts), so the two paths differ only by the small
- * difference between DCT-domain and spatial downscaling.
+ * the same crop-and-resample code (resample.ts; the addon's batch entry point replicates it in C,
+ * byte for byte), so the two paths differ only by DCT-domain versus spatial downscaling.
  */
 import { readFile as readFileCallback } from "node:fs";
 import { promisify } from "node:util";
 import sharp from "sharp";
 import type { CellBox } from "./labeled-items";
 import { loadJpegAddon } from "./native-jpeg";
-import { planResample, resampleRect, type RgbImage } from "./resample";
+import { resampleRect, type RgbImage } from "./resample";
 
 /** How an image becomes a square model input. */
 export interface CropOptions {
@@ -171,16 +171,14 @@ async function decodeScaledJpeg(
   }
   const rect = computeCropRect(header.width, header.height, box, margin);
   const denom = chooseScaleDenom(rect.width, size);
-  // libjpeg scales by exactly 1/denom (the last row and column are padded up to ceil(side / denom)).
-  const scaledWidth = Math.ceil(header.width / denom);
-  const scaledHeight = Math.ceil(header.height / denom);
-  const scaledRect = { left: rect.left / denom, top: rect.top / denom, width: rect.width / denom, height: rect.height / denom };
-  const plan = planResample(scaledWidth, scaledHeight, scaledRect, size, size);
+  let decoded;
   try {
-    // The addon resamples on its pool thread with the same arithmetic as applyResamplePlan.
-    const { data } = await addon.decode(buf, denom, MAX_INPUT_PIXELS, plan);
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    decoded = await addon.decode(buf, denom, MAX_INPUT_PIXELS);
   } catch {
     return undefined;
   }
+  // libjpeg scales by exactly 1/denom (the last row and column padded up to ceil(side / denom)).
+  const scaledRect = { left: rect.left / denom, top: rect.top / denom, width: rect.width / denom, height: rect.height / denom };
+  const image = { data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength), width: decoded.width, height: decoded.height };
+  return resampleRect(image, scaledRect, size, size);
 }
