@@ -4,7 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { listDatasets } from "../src/queries/catalog";
-import { getMembershipRole, listProjectsForUser } from "../src/queries/projects";
+import { listProjectsForViewer } from "../src/queries/browse";
+import { getMembershipRole } from "../src/queries/projects";
 import { authenticateUser } from "../src/queries/users";
 import { auditEvent, cell, image, institution, institutionMember, label, labelHistory, projectDataset, user } from "../src/schema";
 import { DEMO_ANNOTATOR_LOGIN, DEMO_LOGIN, DEMO_REVIEWER_LOGIN, seedDemo, type SeedDemoResult } from "../src/seed/seed-demo";
@@ -56,8 +57,9 @@ describeEachDb("demo seed", (kind) => {
     expect(await getMembershipRole(t.db, first.projectId, lead!.id)).toBe("lead");
     expect(await getMembershipRole(t.db, first.projectId, annotator!.id)).toBe("annotator");
     expect(await getMembershipRole(t.db, first.projectId, reviewer!.id)).toBe("reviewer");
-    expect(await listProjectsForUser(t.db, lead!.id)).toEqual([
-      expect.objectContaining({ slug: "pbc-demo", name: "PBC demo", schemeKey: "pbc-8", role: "lead" }),
+    // As a member (not through the admin flag): exactly the demo project, with both datasets.
+    expect(await listProjectsForViewer(t.db, { id: lead!.id, isSystemAdmin: false })).toEqual([
+      expect.objectContaining({ slug: "pbc-demo", name: "PBC demo", schemeKey: "pbc-8", role: "lead", datasetCount: 2 }),
     ]);
     const linked = await t.db.select().from(projectDataset).where(eq(projectDataset.projectId, first.projectId));
     expect(linked.map((l) => l.datasetId).sort()).toEqual([first.pbc.datasetId, first.bccd.datasetId].sort());

@@ -411,6 +411,19 @@ export type ProjectImageSummary = {
   cellCount: number;
 };
 
+/** The selected columns of a ProjectImageSummary, all but its cell count. */
+const imageSummaryColumns = {
+  id: image.id,
+  datasetId: dataset.id,
+  datasetName: dataset.name,
+  originalName: image.originalName,
+  kind: image.kind,
+  width: image.width,
+  height: image.height,
+  thumbnailKey: image.thumbnailKey,
+  dziKey: image.dziKey,
+};
+
 /** Images of the project's datasets (fields for the viewer list), with their cell counts. */
 export async function listProjectImages(
   db: DbOrTx,
@@ -419,18 +432,7 @@ export async function listProjectImages(
   const filters: SQL[] = [eq(projectDataset.projectId, input.projectId)];
   if (input.kind) filters.push(eq(image.kind, input.kind));
   return db
-    .select({
-      id: image.id,
-      datasetId: dataset.id,
-      datasetName: dataset.name,
-      originalName: image.originalName,
-      kind: image.kind,
-      width: image.width,
-      height: image.height,
-      thumbnailKey: image.thumbnailKey,
-      dziKey: image.dziKey,
-      cellCount: count(cell.id),
-    })
+    .select({ ...imageSummaryColumns, cellCount: count(cell.id) })
     .from(image)
     .innerJoin(dataset, eq(dataset.id, image.datasetId))
     .innerJoin(projectDataset, eq(projectDataset.datasetId, dataset.id))
@@ -454,18 +456,7 @@ export async function getProjectImage(
 ): Promise<ProjectImageDetail> {
   const p = await getProjectById(db, input.projectId);
   const [img] = await db
-    .select({
-      id: image.id,
-      datasetId: dataset.id,
-      datasetName: dataset.name,
-      originalName: image.originalName,
-      kind: image.kind,
-      width: image.width,
-      height: image.height,
-      thumbnailKey: image.thumbnailKey,
-      dziKey: image.dziKey,
-      storageKey: image.storageKey,
-    })
+    .select({ ...imageSummaryColumns, storageKey: image.storageKey })
     .from(image)
     .innerJoin(dataset, eq(dataset.id, image.datasetId))
     .innerJoin(projectDataset, and(eq(projectDataset.datasetId, dataset.id), eq(projectDataset.projectId, input.projectId)))

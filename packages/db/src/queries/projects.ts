@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
-import { classScheme, membership, project, projectDataset, type ProjectSettings } from "../schema";
+import { membership, project, projectDataset, type ProjectSettings } from "../schema";
 import { getSchemeByKey } from "./schemes";
 
 export type Project = typeof project.$inferSelect;
@@ -61,19 +61,3 @@ export async function getMembershipRole(db: DbOrTx, projectId: string, userId: s
   return row?.role ?? null;
 }
 
-export async function listProjectsForUser(db: DbOrTx, userId: string) {
-  return db
-    .select({
-      id: project.id,
-      slug: project.slug,
-      name: project.name,
-      description: project.description,
-      role: membership.role,
-      schemeKey: classScheme.key,
-      schemeName: classScheme.name,
-    })
-    .from(membership)
-    .innerJoin(project, eq(membership.projectId, project.id))
-    .innerJoin(classScheme, eq(project.schemeId, classScheme.id))
-    .where(eq(membership.userId, userId));
-}

@@ -1,4 +1,5 @@
 import { approxTextWidth, heatColor, rowNormalise } from "../charts/scale";
+import { ChartSvg } from "./chart-svg";
 
 export type ChartClass = { key: string; label: string; color?: string };
 
@@ -33,19 +34,13 @@ export function ConfusionMatrix({ matrix, classes, title = "Confusion matrix", c
   const fontSize = cellSize >= 40 ? 12 : 10;
 
   return (
-    <svg
-      role="img"
-      aria-label={title}
-      viewBox={`0 0 ${width} ${height}`}
+    <ChartSvg
+      chart="confusion-matrix"
+      label={title}
       width={width}
       height={height}
-      style={{ maxWidth: "100%", height: "auto", fontFamily: "inherit" }}
-      data-chart="confusion-matrix"
+      description={`Rows are the true classes and columns the predicted classes; colour is the share of the row, numbers are counts. ${correct} of ${total} correct.`}
     >
-      <title>{title}</title>
-      <desc>
-        {`Rows are the true classes and columns the predicted classes; colour is the share of the row, numbers are counts. ${correct} of ${total} correct.`}
-      </desc>
       {/* axis titles */}
       <text x={10} y={top + grid / 2} fontSize={11} fill="#5f6b7a" textAnchor="middle" transform={`rotate(-90 10 ${top + grid / 2})`}>
         True class
@@ -116,6 +111,6 @@ export function ConfusionMatrix({ matrix, classes, title = "Confusion matrix", c
           </g>
         );
       })}
-    </svg>
+    </ChartSvg>
   );
 }

@@ -1,4 +1,5 @@
 import { approxTextWidth, extent, linePath, linearScale, niceTicks, seriesPalette, type Point } from "../charts/scale";
+import { ChartSvg } from "./chart-svg";
 
 export type LineSeries = {
   key: string;
@@ -46,17 +47,13 @@ export function LineChart({ series, title, xLabel, yLabel, yDomain, width = 520,
   // Legend entries side by side: swatch, gap, label (approximate width), spacing.
   const legendX = colored.reduce<number[]>((xs, s, i) => [...xs, i === 0 ? margin.left : xs[i - 1]! + 28 + approxTextWidth(colored[i - 1]!.label, 11) + 12], []);
   return (
-    <svg
-      role="img"
-      aria-label={title}
-      viewBox={`0 0 ${width} ${height}`}
+    <ChartSvg
+      chart="line"
+      label={title}
       width={width}
       height={height}
-      style={{ maxWidth: "100%", height: "auto", fontFamily: "inherit" }}
-      data-chart="line"
+      description={`${series.map((s) => s.label).join(", ")}${xLabel ? ` by ${xLabel}` : ""}`}
     >
-      <title>{title}</title>
-      <desc>{`${series.map((s) => s.label).join(", ")}${xLabel ? ` by ${xLabel}` : ""}`}</desc>
       {/* legend */}
       <g fontSize={11}>
         {colored.map((s, i) => {
@@ -133,6 +130,6 @@ export function LineChart({ series, title, xLabel, yLabel, yDomain, width = 520,
           </g>
         ))
       )}
-    </svg>
+    </ChartSvg>
   );
 }

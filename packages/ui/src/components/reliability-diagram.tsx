@@ -1,4 +1,5 @@
 import { formatMetric, linearScale } from "../charts/scale";
+import { ChartSvg } from "./chart-svg";
 
 export type ReliabilityBinInput = {
   lower: number;
@@ -31,17 +32,7 @@ export function ReliabilityDiagram({ bins, ece, title = "Reliability diagram", s
   const maxCount = Math.max(1, ...bins.map((b) => b.count));
   const label = `${title} (ECE ${formatMetric(ece)})`;
   return (
-    <svg
-      role="img"
-      aria-label={label}
-      viewBox={`0 0 ${width} ${height}`}
-      width={width}
-      height={height}
-      style={{ maxWidth: "100%", height: "auto", fontFamily: "inherit" }}
-      data-chart="reliability"
-    >
-      <title>{label}</title>
-      <desc>Bars: accuracy per confidence bin; markers: mean confidence; the diagonal is perfect calibration.</desc>
+    <ChartSvg chart="reliability" label={label} width={width} height={height} description="Bars: accuracy per confidence bin; markers: mean confidence; the diagonal is perfect calibration.">
       <text x={margin.left} y={14} fontSize={11} fill="#1d2330">
         {`ECE ${formatMetric(ece)}`}
       </text>
@@ -94,6 +85,6 @@ export function ReliabilityDiagram({ bins, ece, title = "Reliability diagram", s
       <text x={12} y={sy(0.5)} fontSize={11} textAnchor="middle" fill="#5f6b7a" transform={`rotate(-90 12 ${sy(0.5)})`}>
         Accuracy
       </text>
-    </svg>
+    </ChartSvg>
   );
 }

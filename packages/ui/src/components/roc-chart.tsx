@@ -1,4 +1,5 @@
 import { approxTextWidth, downsample, formatMetric, linearScale, linePath, seriesPalette } from "../charts/scale";
+import { ChartSvg } from "./chart-svg";
 
 export type RocCurve = {
   key: string;
@@ -30,17 +31,13 @@ export function RocChart({ curves, title = "ROC curves", size = 300, maxPoints =
   const ticks = [0, 0.25, 0.5, 0.75, 1];
   const colored = curves.map((c, i) => ({ ...c, color: c.color ?? seriesPalette[i % seriesPalette.length]! }));
   return (
-    <svg
-      role="img"
-      aria-label={title}
-      viewBox={`0 0 ${width} ${height}`}
+    <ChartSvg
+      chart="roc"
+      label={title}
       width={width}
       height={height}
-      style={{ maxWidth: "100%", height: "auto", fontFamily: "inherit" }}
-      data-chart="roc"
+      description={colored.map((c) => `${c.label}: AUC ${formatMetric(c.auc)}`).join("; ")}
     >
-      <title>{title}</title>
-      <desc>{colored.map((c) => `${c.label}: AUC ${formatMetric(c.auc)}`).join("; ")}</desc>
       <g fontSize={10} fill="#5f6b7a">
         {ticks.map((t) => (
           <g key={t}>
@@ -98,6 +95,6 @@ export function RocChart({ curves, title = "ROC curves", size = 300, maxPoints =
           );
         })}
       </g>
-    </svg>
+    </ChartSvg>
   );
 }
