@@ -57,6 +57,8 @@ describe("ml CLI", () => {
     expect(config.classKeys).toEqual(["neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil"]);
     expect(config.normalization.mean).toHaveLength(3);
     expect(config.history).toHaveLength(6);
+    // 3 validation images: too few to fit a temperature, so none is folded in.
+    expect(config.temperature).toBe(1);
     const heldOut = JSON.parse(await readFile(path.join(out, "evaluation.json"), "utf8"));
     expect(heldOut.n).toBe(6); // round(16 * 0.2) = 3 per class
 

@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../src/backend";
 import { createRng, type ImageSet } from "../src/data";
+import { computeTemperatureNll } from "../src/metrics";
 import { applyHead, buildModel, getClassifierParts, saveLayersModelToDir } from "../src/models";
 import {
   computeLearningRate,
@@ -157,6 +158,29 @@ describe("training", () => {
     result.model.dispose();
     loaded.model.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("calibrates on the validation split: the folded temperature leaves T = 1 optimal, accuracy unchanged", async () => {
+    const { set, labels } = makeSet(96, 32, 3, 2);
+    const trainIndices = labels.map((_, i) => i).filter((i) => i % 4 !== 0);
+    const valIndices = labels.map((_, i) => i).filter((i) => i % 4 === 0);
+    const valLabels = valIndices.map((i) => labels[i]!);
+    const data = { set, labels, classKeys: ["a", "b", "c"], trainIndices, valIndices };
+    const plain = await trainClassifier(data, { ...quick, epochs: 3, calibrate: false });
+    expect(plain.temperature).toBe(1);
+    const calibrated = await trainClassifier(data, { ...quick, epochs: 3 });
+    expect(calibrated.temperature).toBeGreaterThan(0);
+    expect(calibrated.temperature).not.toBe(1);
+    const probs = (await predictImageSet(calibrated.model, set, valIndices, calibrated.stats)).probs;
+    const nll = (t: number) => computeTemperatureNll(probs, valLabels, t);
+    expect(nll(1)).toBeLessThanOrEqual(nll(1.25) + 1e-6);
+    expect(nll(1)).toBeLessThanOrEqual(nll(0.8) + 1e-6);
+    // Same seed and data: identical training, so the argmax of both models agrees everywhere.
+    const plainProbs = (await predictImageSet(plain.model, set, valIndices, plain.stats)).probs;
+    const argmax = (r: number[]) => r.indexOf(Math.max(...r));
+    expect(probs.map(argmax)).toEqual(plainProbs.map(argmax));
+    plain.model.dispose();
+    calibrated.model.dispose();
   });
 
   it("stops early when validation loss stalls and honours an AbortSignal", async () => {

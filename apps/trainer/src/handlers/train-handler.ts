@@ -139,6 +139,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         bestEpoch: result.bestEpoch,
         stopReason: result.stopReason,
         trainSeconds: result.trainSeconds,
+        temperature: result.temperature,
         backend,
         createdAt: new Date().toISOString(),
         dataset: { source: `project:${proj.slug}`, images: items.length, split: { method: split.method, train: split.train.length, val: split.val.length, test: split.test.length }, totalSeconds: result.trainSeconds },

@@ -43,7 +43,7 @@ export const TRAIN_USAGE = `Usage: npm run ml -- train --data <folder|manifest.c
   [--lr 0.2] [--optimizer sgd|adam] [--schedule one-cycle|cosine] [--weight-decay 5e-4]
   [--label-smoothing 0.1] [--dropout 0.2] [--alpha 0.35] [--val-fraction 0.1] [--test-fraction 0.2]
   [--seed 42] [--time-budget-min 55] [--patience 8] [--balance sampler|weights|none]
-  [--margin 0.15] [--pretrained <model dir>] [--frozen-epochs 3] [--backend auto|tensorflow|wasm|cpu]
+  [--margin 0.15] [--pretrained <model dir>] [--frozen-epochs 3] [--no-calibrate] [--backend auto|tensorflow|wasm|cpu]
   [--workers 2] [--cache-dir <dir>] [--concurrency 4] [--limit N (subsample, for smoke tests)]`;
 
 /** CPU (wasm, 2 cores) defaults: the small ResNet recipe at 64 px, cut to a 55-minute budget. */
@@ -94,6 +94,7 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
       margin: { type: "string" },
       pretrained: { type: "string" },
       "frozen-epochs": { type: "string" },
+      "no-calibrate": { type: "boolean" },
       backend: { type: "string" },
       "cache-dir": { type: "string" },
       concurrency: { type: "string" },
@@ -126,6 +127,7 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
     balance: parseChoice<BalanceMode>(values.balance, "balance", ["sampler", "weights", "none"], d.balance),
     augment: d.augment,
     seed: parseIntOption(values.seed, "seed", d.seed),
+    calibrate: !values["no-calibrate"],
     // One wasm replica per core (wasm is single-threaded in Node); capped at 2, this machine's size.
     workers: parseIntOption(values.workers, "workers", Math.min(2, availableParallelism()), 1),
     ...(values.pretrained
@@ -218,6 +220,7 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
     bestEpoch: result.bestEpoch,
     stopReason: result.stopReason,
     trainSeconds: result.trainSeconds,
+    temperature: result.temperature,
     backend: backend.name,
     createdAt: new Date().toISOString(),
     dataset: {
@@ -237,6 +240,7 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
     bestEpoch: result.bestEpoch,
     stopReason: result.stopReason,
     trainMinutes: Number((result.trainSeconds / 60).toFixed(1)),
+    temperature: Number(result.temperature.toFixed(3)),
     totalMinutes: Number((totalSeconds / 60).toFixed(1)),
     ...(evaluation
       ? {

@@ -11,3 +11,4 @@ export { computeRocAuc, computeRocCurve } from "./roc";
 export { computeExpectedCalibrationError } from "./calibration";
 export { computeClassificationReport, type ClassificationReportOptions } from "./classification-report";
 export { detectCollapse, type CollapseOptions, type CollapseVerdict } from "./collapse";
+export { applyTemperature, computeTemperatureNll, fitTemperature, type FitTemperatureOptions } from "./temperature";

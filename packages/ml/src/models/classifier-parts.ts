@@ -100,3 +100,23 @@ function uniqueName(model: tf.LayersModel, base: string): string {
   while (names.has(`${base}_${i}`)) i++;
   return `${base}_${i}`;
 }
+
+/**
+ * Multiplies the logits by `factor` by scaling the last Dense layer's kernel and bias, so a
+ * fitted temperature (factor = 1 / T) travels with the weights into every consumer: saved
+ * artifacts, MC-dropout passes and the ONNX export. Throws when the head does not end in a linear
+ * (or softmax) Dense layer followed by nothing but a softmax, where scaling would not be exact.
+ */
+export function scaleHeadLogits(parts: ClassifierParts, factor: number): void {
+  if (!(factor > 0) || !Number.isFinite(factor)) throw new Error(`scaleHeadLogits: factor must be positive, got ${factor}`);
+  const head = [...parts.head];
+  if (head.length > 0 && isSoftmaxActivation(head[head.length - 1]!)) head.pop();
+  const dense = head[head.length - 1];
+  const activation = (dense?.getConfig() as { activation?: unknown } | undefined)?.activation;
+  if (!dense || dense.getClassName() !== "Dense" || (activation !== "linear" && activation !== "softmax")) {
+    throw new Error("scaleHeadLogits: the head does not end in a linear Dense layer");
+  }
+  const scaled = tf.tidy(() => dense.getWeights().map((w) => tf.mul(w, factor)));
+  dense.setWeights(scaled);
+  tf.dispose(scaled);
+}

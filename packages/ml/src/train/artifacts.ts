@@ -32,6 +32,8 @@ export interface ClassifierArtifactConfig {
   bestEpoch?: number;
   stopReason?: string;
   trainSeconds?: number;
+  /** Temperature already folded into the saved head weights (record only; do not apply again). */
+  temperature?: number;
   /** tfjs backend that trained it. */
   backend?: string;
   createdAt: string;

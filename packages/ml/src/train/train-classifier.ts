@@ -21,9 +21,11 @@ import {
   buildModel,
   getClassifierParts,
   loadPretrainedClassifier,
+  scaleHeadLogits,
   setBackboneTrainable,
   type Backbone,
 } from "../models";
+import { computeTemperatureNll, fitTemperature } from "../metrics";
 import { computeLearningRate, type ScheduleName } from "./lr-schedule";
 import { computeLossAndAccuracy, predictImageSet } from "./predict-set";
 import { createParallelExecutor } from "./parallel-executor";
@@ -70,6 +72,11 @@ export interface TrainConfig {
    * an epoch). Undefined = no limit.
    */
   timeBudgetSeconds?: number;
+  /**
+   * Fit a temperature on the validation split after training and fold it into the last Dense
+   * layer (calibrated confidences; predictions unchanged). Default true; needs >= 20 validation images.
+   */
+  calibrate?: boolean;
   /** Fine-tune from a pretrained LayersModel (directory with model.json). */
   pretrained?: {
     location: string;
@@ -157,6 +164,8 @@ export interface TrainResult {
   bestEpoch: number;
   stopReason: "completed" | "early-stopping" | "time-budget";
   trainSeconds: number;
+  /** Temperature folded into the head (1 = not calibrated). */
+  temperature: number;
 }
 
 function yieldToEventLoop(): Promise<void> {
@@ -358,7 +367,16 @@ export async function trainClassifier(
     bestEpoch = best.epoch;
     log(`[train] restored weights of epoch ${bestEpoch} (val_loss=${best.valLoss.toFixed(4)})`);
   }
-  return { model, stats, history, bestEpoch, stopReason, trainSeconds: (performance.now() - t0) / 1000 };
+  let temperature = 1;
+  if ((config.calibrate ?? true) && data.valIndices.length >= 20) {
+    const preds = await predictImageSet(parts, data.set, data.valIndices, stats, { signal: callbacks.signal });
+    temperature = fitTemperature(preds.probs, valLabels);
+    scaleHeadLogits(parts, 1 / temperature);
+    const before = computeTemperatureNll(preds.probs, valLabels, 1);
+    const after = computeTemperatureNll(preds.probs, valLabels, temperature);
+    log(`[train] temperature ${temperature.toFixed(3)} fitted on validation (NLL ${before.toFixed(4)} -> ${after.toFixed(4)})`);
+  }
+  return { model, stats, history, bestEpoch, stopReason, trainSeconds: (performance.now() - t0) / 1000, temperature };
 }
 
 function remainingInLaterPhases(phases: PhasePlan[], current: PhasePlan): number {
