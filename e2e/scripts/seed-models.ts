@@ -1,8 +1,9 @@
 // e2e seed step (after the demo seed): finished model versions with realistic metrics, a finished
 // LODOCV run and a ranked review queue, so the model, LODOCV and review pages have something to draw
 // without a trainer. Reports come from packages/ml's computeClassificationReport / aggregateLodocv on
-// small synthetic prediction sets. They are imported by path (the same functions @hemaloop/ml exports)
-// so this script never loads tfjs / onnxruntime; the web app itself never imports packages/ml.
+// small synthetic prediction sets, drawn with a seeded PRNG so every e2e run draws the same charts.
+// They are imported by path (the same functions @hemaloop/ml exports) so this script never loads
+// tfjs / onnxruntime; the web app itself never imports packages/ml.
 // Idempotent: does nothing when the demo model already exists.
 import {
   createModelVersion,
@@ -21,23 +22,12 @@ import {
 } from "@hemaloop/db";
 import { eq } from "drizzle-orm";
 import { openMigratedDb, repoRoot } from "../../packages/db/src/cli/cli-support";
+import { createRng as rng } from "../../packages/ml/src/data/rng";
 import { aggregateLodocv } from "../../packages/ml/src/lodocv/aggregate";
 import { computeClassificationReport, detectCollapse } from "../../packages/ml/src/metrics/index";
 
 const E2E_MODEL_NAME = "resnet-64px-demo";
 const E2E_REJECTED_MODEL_NAME = "small-cnn-64px-collapsed";
-
-/** mulberry32: a deterministic PRNG so every e2e run draws the same charts. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A probability row with `top` on class `predicted` and the rest spread at random. */
 function probRow(k: number, predicted: number, top: number, rand: () => number): number[] {

@@ -95,5 +95,8 @@ describe("ml CLI", () => {
     expect(await runMlCli(["help"], {})).toBe(0);
     expect(await runMlCli(["frobnicate"], {})).toBe(1);
     await expect(runMlCli(["train", "--data", tmp], {})).rejects.toThrow(/--scheme is required/);
+    const base = ["train", "--data", path.join(tmp, "data"), "--scheme", "wbc-5", "--out", path.join(tmp, "never")];
+    await expect(runMlCli([...base, "--zoom", "2,1"], {})).rejects.toThrow(/--zoom must be MIN,MAX/);
+    await expect(runMlCli([...base, "--colour-jitter", "1.5"], {})).rejects.toThrow(/colour-jitter must be in/);
   });
 });

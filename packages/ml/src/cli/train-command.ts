@@ -14,6 +14,7 @@ import {
   resolveClassKeys,
   splitDataset,
   toLabelIndices,
+  type AugmentOptions,
   type BalanceMode,
 } from "../data";
 import { BACKBONES, type Backbone } from "../models";
@@ -44,6 +45,7 @@ export const TRAIN_USAGE = `Usage: npm run ml -- train --data <folder|manifest.c
   [--label-smoothing 0.1] [--dropout 0.2] [--alpha 0.35] [--val-fraction 0.1] [--test-fraction 0.2]
   [--seed 42] [--time-budget-min 55] [--patience 8] [--balance sampler|weights|none]
   [--margin 0.15] [--pretrained <model dir>] [--frozen-epochs 3] [--no-calibrate] [--backend auto|tensorflow|wasm|cpu]
+  [--zoom MIN,MAX (random zoom, off by default)] [--colour-jitter 0.1 (per-channel gain and bias)]
   [--workers 2] [--cache-dir <dir>] [--concurrency 4] [--limit N (subsample, for smoke tests)]`;
 
 /** CPU (wasm, 2 cores) defaults: the small ResNet recipe at 64 px, cut to a 55-minute budget. */
@@ -95,6 +97,8 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
       pretrained: { type: "string" },
       "frozen-epochs": { type: "string" },
       "no-calibrate": { type: "boolean" },
+      zoom: { type: "string" },
+      "colour-jitter": { type: "string" },
       backend: { type: "string" },
       "cache-dir": { type: "string" },
       concurrency: { type: "string" },
@@ -125,7 +129,7 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
     earlyStoppingPatience: parseIntOption(values.patience, "patience", d.earlyStoppingPatience),
     earlyStoppingStart: d.earlyStoppingStart,
     balance: parseChoice<BalanceMode>(values.balance, "balance", ["sampler", "weights", "none"], d.balance),
-    augment: d.augment,
+    augment: parseAugmentOptions(d.augment, values.zoom, values["colour-jitter"]),
     seed: parseIntOption(values.seed, "seed", d.seed),
     calibrate: !values["no-calibrate"],
     // One wasm replica per core (wasm is single-threaded in Node); capped at 2, this machine's size.
@@ -256,4 +260,21 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
   if (evaluation) logLine(`[eval] recalls: ${formatRecalls(evaluation.perClass)}`);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   result.model.dispose();
+}
+
+/** --zoom "min,max" and --colour-jitter on top of the default augmentation. */
+function parseAugmentOptions(base: AugmentOptions, zoom: string | undefined, jitter: string | undefined): AugmentOptions {
+  const out: AugmentOptions = { ...base };
+  if (zoom !== undefined) {
+    const [min, max] = zoom.split(",").map(Number);
+    if (!(min! > 0 && max! >= min!)) throw new Error(`--zoom must be MIN,MAX with 0 < MIN <= MAX, got '${zoom}'`);
+    out.zoom = [min!, max!];
+  }
+  if (jitter !== undefined) {
+    const j = parseNumberOption(jitter, "colour-jitter", 0.1);
+    if (j < 0 || j >= 1) throw new Error(`--colour-jitter must be in [0, 1), got ${j}`);
+    out.gain = j;
+    out.bias = j;
+  }
+  return out;
 }

@@ -15,6 +15,43 @@ export interface AugmentOptions {
   gain?: number;
   /** Max per-channel bias, in standard deviations (uniform in [-b, b]). Default 0.1. */
   bias?: number;
+  /**
+   * Random zoom: a scale factor drawn log-uniformly from [min, max] (> 1 magnifies the cell, < 1
+   * shrinks it with edge pixels repeated), with a random shift that keeps a magnified view inside
+   * the image; bilinear. Sites differ in magnification and crop tightness. Default [1, 1] (off).
+   */
+  zoom?: readonly [number, number];
+}
+
+/**
+ * Resamples an S x S RGB image `src` into `dst`, magnified by `factor` about the centre moved by
+ * (`dx`, `dy`) source pixels, bilinear, coordinates clamped to the edge.
+ */
+export function zoomImage(src: Uint8Array, s: number, factor: number, dx: number, dy: number, dst: Uint8Array): void {
+  const half = s / 2;
+  const clamp = (v: number): number => (v < 0 ? 0 : v > s - 1 ? s - 1 : v);
+  for (let y = 0; y < s; y++) {
+    const fy = clamp((y + 0.5 - half) / factor + half + dy - 0.5);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, s - 1);
+    const wy = fy - y0;
+    for (let x = 0; x < s; x++) {
+      const fx = clamp((x + 0.5 - half) / factor + half + dx - 0.5);
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(x0 + 1, s - 1);
+      const wx = fx - x0;
+      const a = (y0 * s + x0) * 3;
+      const b = (y0 * s + x1) * 3;
+      const c = (y1 * s + x0) * 3;
+      const d = (y1 * s + x1) * 3;
+      const o = (y * s + x) * 3;
+      for (let k = 0; k < 3; k++) {
+        const top = src[a + k]! + (src[b + k]! - src[a + k]!) * wx;
+        const bottom = src[c + k]! + (src[d + k]! - src[c + k]!) * wx;
+        dst[o + k] = Math.round(top + (bottom - top) * wy);
+      }
+    }
+  }
 }
 
 /**
@@ -31,7 +68,8 @@ function dihedralSource(t: number, y: number, x: number, s: number): number {
 
 /**
  * Writes images `indices` into a standardised Float32 batch. With `augment` and `rng`, applies a
- * random dihedral transform and gain/bias jitter per image; without, the images are only standardised.
+ * random zoom (when configured), dihedral transform and gain/bias jitter per image; without, the
+ * images are only standardised.
  */
 export function assembleBatch(
   set: ImageSet,
@@ -46,8 +84,17 @@ export function assembleBatch(
   const inv = stats.std.map((v) => 1 / v);
   const scale = [0, 0, 0];
   const shift = [0, 0, 0];
+  const [zoomMin, zoomMax] = augment?.options.zoom ?? [1, 1];
+  const zoomed = zoomMin !== 1 || zoomMax !== 1 ? new Uint8Array(per) : undefined;
   indices.forEach((idx, b) => {
-    const src = getImagePixels(set, idx);
+    let src = getImagePixels(set, idx);
+    if (augment && zoomed) {
+      const factor = Math.exp(Math.log(zoomMin) + augment.rng() * (Math.log(zoomMax) - Math.log(zoomMin)));
+      // A magnified view may move as far as stays inside the image; a shrunk one stays centred.
+      const room = factor > 1 ? (s - s / factor) / 2 : 0;
+      zoomImage(src, s, factor, (augment.rng() * 2 - 1) * room, (augment.rng() * 2 - 1) * room, zoomed);
+      src = zoomed;
+    }
     const base = b * per;
     let t = 0;
     for (let c = 0; c < 3; c++) {
