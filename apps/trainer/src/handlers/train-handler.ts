@@ -13,6 +13,8 @@ import {
 import type { LocalStorage } from "@hemaloop/db/storage";
 import {
   computeClassificationReport,
+  DEFAULT_CROP_MARGIN,
+  DEFAULT_POINT_BOX_SIZE,
   DEFAULT_TRAIN_CONFIG,
   detectCollapse,
   exportToOnnx,
@@ -133,7 +135,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         inputSize: payload.inputSize,
         backbone: payload.backbone,
         normalization: result.stats,
-        crop: { margin: 0.15, pointBoxSize: 96 },
+        crop: { margin: DEFAULT_CROP_MARGIN, pointBoxSize: DEFAULT_POINT_BOX_SIZE },
         train: { ...DEFAULT_TRAIN_CONFIG, ...config },
         history: result.history,
         bestEpoch: result.bestEpoch,

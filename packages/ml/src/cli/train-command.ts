@@ -9,6 +9,8 @@ import { parseArgs } from "node:util";
 import { parseBackendPreference, selectBackend } from "../backend";
 import {
   countByClass,
+  DEFAULT_CROP_MARGIN,
+  DEFAULT_POINT_BOX_SIZE,
   loadImageSet,
   loadLabeledItems,
   resolveClassKeys,
@@ -146,7 +148,7 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
   const timeBudgetMin = parseNumberOption(values["time-budget-min"], "time-budget-min", CLI_TRAIN_DEFAULTS.timeBudgetMin);
   const valFraction = parseNumberOption(values["val-fraction"], "val-fraction", CLI_TRAIN_DEFAULTS.valFraction);
   const testFraction = parseNumberOption(values["test-fraction"], "test-fraction", CLI_TRAIN_DEFAULTS.testFraction);
-  const margin = parseNumberOption(values.margin, "margin", 0.15);
+  const margin = parseNumberOption(values.margin, "margin", DEFAULT_CROP_MARGIN);
   const cacheDir = values["cache-dir"] ?? env.cacheDir;
 
   const backend = await selectBackend({ preferred: parseBackendPreference(values.backend ?? env.backend), log: logLine });
@@ -218,7 +220,7 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
     inputSize: config.inputSize,
     backbone: config.pretrained ? "pretrained" : config.backbone,
     normalization: result.stats,
-    crop: { margin, pointBoxSize: 96 },
+    crop: { margin, pointBoxSize: DEFAULT_POINT_BOX_SIZE },
     train: config,
     history: result.history,
     bestEpoch: result.bestEpoch,

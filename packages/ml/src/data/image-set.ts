@@ -8,7 +8,7 @@ import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ImageItem } from "./labeled-items";
 import { loadJpegAddon } from "./native-jpeg";
-import { preprocessFilesInto, type CropOptions } from "./preprocess-image";
+import { DEFAULT_CROP_MARGIN, DEFAULT_POINT_BOX_SIZE, preprocessFilesInto, type CropOptions } from "./preprocess-image";
 
 /** N images of `size x size x 3` bytes, item i at offset `i * size * size * 3`. */
 export interface ImageSet {
@@ -55,7 +55,7 @@ async function computeCacheKey(items: readonly ImageItem[], options: LoadImageSe
   const hash = createHash("sha256");
   // The native and sharp decoders differ by a grey level or two, so they do not share a cache.
   const decoder = options.decoder !== "sharp" && loadJpegAddon() ? "native" : "sharp";
-  hash.update(JSON.stringify({ v: 3, d: decoder, s: options.inputSize, m: options.margin ?? 0.15, p: options.pointBoxSize ?? 96 }));
+  hash.update(JSON.stringify({ v: 3, d: decoder, s: options.inputSize, m: options.margin ?? DEFAULT_CROP_MARGIN, p: options.pointBoxSize ?? DEFAULT_POINT_BOX_SIZE }));
   for (const it of items) {
     const st = await stat(it.file);
     hash.update(`${it.file}\0${st.size}\0${st.mtimeMs}\0${JSON.stringify(it.box ?? it.point ?? null)}\n`);

@@ -70,6 +70,16 @@ export function boxAroundPoint(point: { x: number; y: number }, size: number): C
   return { x: point.x - size / 2, y: point.y - size / 2, width: size, height: size };
 }
 
+/** The defaults of {@link CropOptions}, shared by decoding and the decoded-set cache key. */
+export const DEFAULT_CROP_MARGIN = 0.15;
+export const DEFAULT_POINT_BOX_SIZE = 96;
+
+/** The box to crop around: the cell's own box, else one around its point, else none (whole image). */
+function resolveCellBox(cell: { box?: CellBox; point?: { x: number; y: number } }, options: CropOptions): CellBox | undefined {
+  if (cell.box) return cell.box;
+  return cell.point ? boxAroundPoint(cell.point, options.pointBoxSize ?? DEFAULT_POINT_BOX_SIZE) : undefined;
+}
+
 /** Largest JPEG DCT scale denominator (1, 2, 4, 8) that keeps at least `outSize` pixels across `cropSide`. */
 export function chooseScaleDenom(cropSide: number, outSize: number): 1 | 2 | 4 | 8 {
   for (const denom of [8, 4, 2] as const) if (cropSide / denom >= outSize) return denom;
@@ -105,8 +115,8 @@ export async function preprocessImage(
 ): Promise<Uint8Array> {
   const size = options.inputSize;
   const buf = typeof file === "string" ? await readFile(file) : file;
-  const box = cell.box ?? (cell.point ? boxAroundPoint(cell.point, options.pointBoxSize ?? 96) : undefined);
-  const margin = options.margin ?? 0.15;
+  const box = resolveCellBox(cell, options);
+  const margin = options.margin ?? DEFAULT_CROP_MARGIN;
   const addon = options.decoder === "sharp" ? null : loadJpegAddon();
   if (addon && isJpeg(buf)) {
     const scaled = await decodeScaledJpeg(addon, buf, box, margin, size);
@@ -134,11 +144,11 @@ export async function preprocessFilesInto(
   if (addon && items.length > 0) {
     const boxes = new Float64Array(items.length * 4).fill(Number.NaN);
     items.forEach((item, i) => {
-      const box = item.box ?? (item.point ? boxAroundPoint(item.point, options.pointBoxSize ?? 96) : undefined);
+      const box = resolveCellBox(item, options);
       if (box) boxes.set([box.x, box.y, box.width, box.height], i * 4);
     });
     const paths = items.map((item) => item.file);
-    await addon.preprocessFiles(paths, boxes, size, options.margin ?? 0.15, MAX_INPUT_PIXELS, out, status);
+    await addon.preprocessFiles(paths, boxes, size, options.margin ?? DEFAULT_CROP_MARGIN, MAX_INPUT_PIXELS, out, status);
   }
   for (let i = 0; i < items.length; i++) {
     if (status[i] === 0) continue;

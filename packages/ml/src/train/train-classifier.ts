@@ -240,7 +240,8 @@ export async function trainClassifier(
   const trainLabels = data.trainIndices.map((i) => data.labels[i] as number);
   const classWeights = config.balance === "weights" ? computeClassWeights(trainLabels, numClasses) : undefined;
   const history: EpochRecord[] = [];
-  let best: { valLoss: number; epoch: number; weights: tf.Tensor[] } | undefined;
+  // valProbs: the validation predictions of exactly these weights, reused for calibration.
+  let best: { valLoss: number; epoch: number; weights: tf.Tensor[]; valProbs: number[][] } | undefined;
   let stopReason: TrainResult["stopReason"] = "completed";
   const t0 = performance.now();
   const elapsed = (): number => (performance.now() - t0) / 1000;
@@ -302,9 +303,10 @@ export async function trainClassifier(
         await executor.syncToModel();
         let valLoss: number | null = null;
         let valAccuracy: number | null = null;
+        let valProbs: number[][] = [];
         if (data.valIndices.length > 0) {
-          const preds = await predictImageSet(parts, data.set, data.valIndices, stats, { signal: callbacks.signal });
-          const m = computeLossAndAccuracy(preds.probs, valLabels);
+          valProbs = (await predictImageSet(parts, data.set, data.valIndices, stats, { signal: callbacks.signal })).probs;
+          const m = computeLossAndAccuracy(valProbs, valLabels);
           valLoss = m.loss;
           valAccuracy = m.accuracy;
         }
@@ -315,7 +317,7 @@ export async function trainClassifier(
         const improved = valLoss !== null && (best === undefined || valLoss < best.valLoss - 1e-4);
         if (valLoss !== null && improved) {
           best?.weights.forEach((w) => w.dispose());
-          best = { valLoss, epoch: globalEpoch, weights: snapshotWeights(model) };
+          best = { valLoss, epoch: globalEpoch, weights: snapshotWeights(model), valProbs };
           sinceImprovement = 0;
         } else {
           sinceImprovement++;
@@ -368,12 +370,11 @@ export async function trainClassifier(
     log(`[train] restored weights of epoch ${bestEpoch} (val_loss=${best.valLoss.toFixed(4)})`);
   }
   let temperature = 1;
-  if ((config.calibrate ?? true) && data.valIndices.length >= 20) {
-    const preds = await predictImageSet(parts, data.set, data.valIndices, stats, { signal: callbacks.signal });
-    temperature = fitTemperature(preds.probs, valLabels);
+  if ((config.calibrate ?? true) && best && data.valIndices.length >= 20) {
+    temperature = fitTemperature(best.valProbs, valLabels);
     scaleHeadLogits(parts, 1 / temperature);
-    const before = computeTemperatureNll(preds.probs, valLabels, 1);
-    const after = computeTemperatureNll(preds.probs, valLabels, temperature);
+    const before = computeTemperatureNll(best.valProbs, valLabels, 1);
+    const after = computeTemperatureNll(best.valProbs, valLabels, temperature);
     log(`[train] temperature ${temperature.toFixed(3)} fitted on validation (NLL ${before.toFixed(4)} -> ${after.toFixed(4)})`);
   }
   return { model, stats, history, bestEpoch, stopReason, trainSeconds: (performance.now() - t0) / 1000, temperature };
