@@ -60,7 +60,7 @@ describeEachDb("job queue", (kind) => {
     const j = await enqueueJob(t.db, { type: "lodocv" });
     await claimNextJob(t.db, { workerId: "dead", types: ["lodocv"] });
     await t.db.update(job).set({ heartbeatAt: sql`now() - interval '10 minutes'` }).where(eq(job.id, j.id));
-    expect(await requeueStaleJobs(t.db, { staleAfterMs: 60_000 })).toBe(1);
+    expect((await requeueStaleJobs(t.db, { staleAfterMs: 60_000 })).jobs).toHaveLength(1);
     const requeued = await getJob(t.db, j.id);
     expect(requeued).toMatchObject({ status: "queued", lockedBy: null });
     expect(requeued.error).toContain("dead");

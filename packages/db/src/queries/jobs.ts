@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import type { DbOrTx } from "../client";
+import type { DbOrTx, Tx } from "../client";
 import { NotFoundError } from "../errors";
-import { job, type JobLogLine } from "../schema";
+import { job, modelVersion, type JobLogLine } from "../schema";
 
 export type Job = typeof job.$inferSelect;
 export type JobType = Job["type"];
@@ -75,21 +75,57 @@ export async function getJob(db: DbOrTx, id: string): Promise<Job> {
   return row;
 }
 
-/** Records liveness and progress; returns whether cancellation was requested. */
+/**
+ * Which claim of a job a worker holds. The attempt number is the lease token: a job that was re-queued
+ * and claimed again (even by a worker with the same id) has a higher attempt, so the old claim fails.
+ * `attempt` is optional only for callers that do not track it (tests, tools); the trainer always sets it.
+ */
+export type JobLease = { jobId: string; workerId: string; attempt?: number };
+
+/** The job is no longer this worker's: re-queued by a stale sweep, claimed again or finished elsewhere. */
+export class JobLeaseLostError extends Error {
+  constructor(readonly lease: JobLease) {
+    super(`job ${lease.jobId} is no longer held by ${lease.workerId}${lease.attempt === undefined ? "" : ` (attempt ${lease.attempt})`}`);
+  }
+}
+
+function holdsLease(lease: JobLease) {
+  return and(
+    eq(job.id, lease.jobId),
+    eq(job.status, "running"),
+    eq(job.lockedBy, lease.workerId),
+    lease.attempt === undefined ? undefined : eq(job.attempts, lease.attempt),
+  );
+}
+
+/**
+ * Runs `write` in one transaction that first locks the job row and checks the lease, so nothing the
+ * write does can land after the job was re-queued or finished: a stale sweep or a new claim waits on
+ * the lock, or has already happened and the check throws JobLeaseLostError.
+ */
+export async function withJobLease<T>(db: DbOrTx, lease: JobLease, write: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    const [held] = await tx.select({ id: job.id }).from(job).where(holdsLease(lease)).for("update");
+    if (!held) throw new JobLeaseLostError(lease);
+    return write(tx);
+  });
+}
+
+/** Records liveness and progress (database clock); returns whether the worker should stop. */
 export async function heartbeatJob(
   db: DbOrTx,
-  input: { jobId: string; workerId: string; progress?: number; message?: string },
+  input: JobLease & { progress?: number; message?: string },
 ): Promise<{ cancelRequested: boolean }> {
   const [row] = await db
     .update(job)
     .set({
-      heartbeatAt: new Date(),
+      heartbeatAt: sql`now()`,
       ...(input.progress === undefined ? {} : { progress: Math.min(1, Math.max(0, input.progress)) }),
       ...(input.message === undefined ? {} : { progressMessage: input.message }),
     })
-    .where(and(eq(job.id, input.jobId), eq(job.lockedBy, input.workerId), eq(job.status, "running")))
+    .where(holdsLease(input))
     .returning({ cancelRequested: job.cancelRequested });
-  // A job re-queued under a dead worker's id (or cancelled) must stop on the old worker.
+  // A job re-queued under a dead worker's id, claimed again or finished must stop on the old worker.
   return { cancelRequested: row ? row.cancelRequested : true };
 }
 
@@ -101,42 +137,50 @@ export async function appendJobLog(db: DbOrTx, jobId: string, line: Omit<JobLogL
     .where(eq(job.id, jobId));
 }
 
+/** Finishes the job if this worker still holds it; false (and nothing written) when it does not. */
 export async function completeJob(
   db: DbOrTx,
-  input: { jobId: string; workerId: string; result?: Record<string, unknown> },
-): Promise<void> {
-  await db
+  input: JobLease & { result?: Record<string, unknown> },
+): Promise<boolean> {
+  const rows = await db
     .update(job)
     // No result given = keep what the job wrote itself (LODOCV plans collect fold results there).
-    .set({ status: "succeeded", progress: 1, ...(input.result ? { result: input.result } : {}), finishedAt: new Date(), lockedBy: null })
-    .where(and(eq(job.id, input.jobId), eq(job.lockedBy, input.workerId)));
+    .set({ status: "succeeded", progress: 1, ...(input.result ? { result: input.result } : {}), finishedAt: sql`now()`, lockedBy: null })
+    .where(holdsLease(input))
+    .returning({ id: job.id });
+  return rows.length > 0;
 }
 
-/** Fails the attempt: re-queued with exponential backoff while attempts remain, failed otherwise. */
+/**
+ * Fails the attempt: re-queued with exponential backoff (database clock) while attempts remain, failed
+ * otherwise, cancelled when a cancel was requested. One statement, so it decides on the row it updates.
+ * Returns the job as it is afterwards (unchanged when this worker no longer held it).
+ */
 export async function failJob(
   db: DbOrTx,
-  input: { jobId: string; workerId: string; error: string; retryable?: boolean },
+  input: JobLease & { error: string; retryable?: boolean },
 ): Promise<Job> {
-  const current = await getJob(db, input.jobId);
-  const canRetry = (input.retryable ?? true) && current.attempts < current.maxAttempts && !current.cancelRequested;
-  const backoffMs = 2 ** current.attempts * 5_000;
+  const retry = sql`(${input.retryable ?? true}::boolean and ${job.attempts} < ${job.maxAttempts} and not ${job.cancelRequested})`;
   const [row] = await db
     .update(job)
-    .set(
-      canRetry
-        ? { status: "queued", error: input.error, lockedBy: null, lockedAt: null, runAfter: new Date(Date.now() + backoffMs) }
-        : { status: current.cancelRequested ? "cancelled" : "failed", error: input.error, lockedBy: null, finishedAt: new Date() },
-    )
-    .where(and(eq(job.id, input.jobId), eq(job.lockedBy, input.workerId)))
+    .set({
+      status: sql`case when ${retry} then 'queued'::job_status when ${job.cancelRequested} then 'cancelled'::job_status else 'failed'::job_status end`,
+      error: input.error,
+      lockedBy: null,
+      lockedAt: sql`case when ${retry} then null else ${job.lockedAt} end`,
+      runAfter: sql`case when ${retry} then now() + power(2, ${job.attempts}) * interval '5 seconds' else ${job.runAfter} end`,
+      finishedAt: sql`case when ${retry} then ${job.finishedAt} else now() end`,
+    })
+    .where(holdsLease(input))
     .returning();
-  return row ?? current;
+  return row ?? getJob(db, input.jobId);
 }
 
-export async function markJobCancelled(db: DbOrTx, input: { jobId: string; workerId: string }): Promise<void> {
+export async function markJobCancelled(db: DbOrTx, input: JobLease): Promise<void> {
   await db
     .update(job)
-    .set({ status: "cancelled", finishedAt: new Date(), lockedBy: null })
-    .where(and(eq(job.id, input.jobId), eq(job.lockedBy, input.workerId)));
+    .set({ status: "cancelled", finishedAt: sql`now()`, lockedBy: null })
+    .where(holdsLease(input));
 }
 
 /** Queued jobs are cancelled at once; running ones are told through their next heartbeat. */
@@ -154,24 +198,110 @@ export async function requestJobCancel(db: DbOrTx, jobId: string): Promise<Job> 
   return row;
 }
 
+export type StaleSweep = {
+  /** Jobs taken from dead workers, with what became of them. */
+  jobs: Array<{ id: string; status: Job["status"] }>;
+  /** Model versions those workers left `training`, now failed; their artifacts and temp dirs can go. */
+  orphanedModelVersionIds: string[];
+};
+
 /**
- * Puts running jobs whose worker stopped heartbeating back in the queue (or fails them when out of
- * attempts). Any worker may call this; it is safe to run concurrently.
+ * Takes running jobs whose worker stopped heartbeating (by the database clock, so hosts' clocks do not
+ * matter): cancel-requested ones end cancelled, others are re-queued or, out of attempts, failed. The
+ * model versions they left `training` are marked failed in the same transaction. Any worker may call
+ * this; concurrent sweeps take disjoint rows.
  */
-export async function requeueStaleJobs(db: DbOrTx, input: { staleAfterMs: number }): Promise<number> {
-  const cutoff = new Date(Date.now() - input.staleAfterMs);
+export async function requeueStaleJobs(db: DbOrTx, input: { staleAfterMs: number }): Promise<StaleSweep> {
+  return db.transaction(async (tx) => {
+    const swept = await tx
+      .update(job)
+      .set({
+        status: sql`case when ${job.cancelRequested} then 'cancelled'::job_status
+          when ${job.attempts} >= ${job.maxAttempts} then 'failed'::job_status else 'queued'::job_status end`,
+        error: sql`'worker ' || coalesce(${job.lockedBy}, '?') || ' stopped heartbeating'`,
+        lockedBy: null,
+        lockedAt: null,
+        finishedAt: sql`case when ${job.cancelRequested} or ${job.attempts} >= ${job.maxAttempts} then now() else null end`,
+      })
+      .where(and(eq(job.status, "running"), lt(job.heartbeatAt, sql`now() - ${Math.round(input.staleAfterMs)}::integer * interval '1 millisecond'`)))
+      .returning({ id: job.id, status: job.status });
+    const orphaned = await failTrainingModelVersionsOfJobs(
+      tx,
+      swept.map((j) => j.id),
+    );
+    return { jobs: swept, orphanedModelVersionIds: orphaned };
+  });
+}
+
+/** Marks the `training` model versions created by these jobs failed; returns their ids. */
+export async function failTrainingModelVersionsOfJobs(db: DbOrTx, jobIds: string[]): Promise<string[]> {
+  if (jobIds.length === 0) return [];
   const rows = await db
-    .update(job)
-    .set({
-      status: sql`case when ${job.attempts} >= ${job.maxAttempts} then 'failed'::job_status else 'queued'::job_status end`,
-      error: sql`'worker ' || coalesce(${job.lockedBy}, '?') || ' stopped heartbeating'`,
-      lockedBy: null,
-      lockedAt: null,
-      finishedAt: sql`case when ${job.attempts} >= ${job.maxAttempts} then now() else null end`,
-    })
-    .where(and(eq(job.status, "running"), lt(job.heartbeatAt, cutoff)))
-    .returning({ id: job.id });
-  return rows.length;
+    .update(modelVersion)
+    .set({ status: "failed" })
+    .where(and(inArray(modelVersion.jobId, jobIds), eq(modelVersion.status, "training")))
+    .returning({ id: modelVersion.id });
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Stores a plan job's result and enqueues its child jobs, under the plan's lease. A retried plan keeps
+ * the children an earlier attempt created that are queued, running or succeeded (their recorded results
+ * too, through `buildResult`) and only creates the missing or failed ones.
+ */
+export async function savePlanWithChildJobs(
+  db: DbOrTx,
+  lease: JobLease,
+  input: {
+    /** Payload field that names a child, e.g. the held-out dataset of a LODOCV fold. */
+    childKey: string;
+    children: Array<{ key: string; payload: Record<string, unknown> }>;
+    buildResult: (previous: Record<string, unknown> | null, keptKeys: ReadonlySet<string>) => Record<string, unknown>;
+  },
+): Promise<{ created: string[]; kept: string[] }> {
+  return withJobLease(db, lease, async (tx) => {
+    const parent = await getJob(tx, lease.jobId);
+    const existing = await tx
+      .select({ status: job.status, key: sql<string | null>`${job.payload} ->> ${input.childKey}` })
+      .from(job)
+      .where(eq(job.parentJobId, lease.jobId));
+    const keptKeys = new Set(
+      existing.filter((c) => c.key !== null && ["queued", "running", "succeeded"].includes(c.status)).map((c) => c.key!),
+    );
+    const created: string[] = [];
+    for (const child of input.children) {
+      if (keptKeys.has(child.key)) continue;
+      await enqueueJob(tx, {
+        type: parent.type,
+        projectId: parent.projectId,
+        parentJobId: parent.id,
+        createdBy: parent.createdBy,
+        payload: { ...child.payload, [input.childKey]: child.key },
+      });
+      created.push(child.key);
+    }
+    await tx.update(job).set({ result: input.buildResult(parent.result, keptKeys) }).where(eq(job.id, parent.id));
+    return { created, kept: [...keptKeys] };
+  });
+}
+
+/**
+ * Updates a parent job's result from one of its children, under the child's lease and a row lock on
+ * the parent, so concurrent children never overwrite each other and a child that lost its job writes
+ * nothing. `update` returns the new result.
+ */
+export async function recordChildJobResult(
+  db: DbOrTx,
+  childLease: JobLease,
+  update: (parent: Job) => Record<string, unknown>,
+): Promise<void> {
+  await withJobLease(db, childLease, async (tx) => {
+    const [child] = await tx.select({ parentJobId: job.parentJobId }).from(job).where(eq(job.id, childLease.jobId));
+    if (!child?.parentJobId) throw new NotFoundError("parent job", { jobId: childLease.jobId });
+    const [parent] = await tx.select().from(job).where(eq(job.id, child.parentJobId)).for("update");
+    if (!parent) throw new NotFoundError("parent job", { jobId: child.parentJobId });
+    await tx.update(job).set({ result: update(parent) }).where(eq(job.id, parent.id));
+  });
 }
 
 export async function listJobs(db: DbOrTx, input: { projectId?: string; statuses?: Job["status"][]; limit?: number }) {

@@ -2,6 +2,7 @@ import { and, desc, eq } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { ConflictError, NotFoundError } from "../errors";
 import { evaluation, modelVersion, project } from "../schema";
+import { failTrainingModelVersionsOfJobs, withJobLease, type JobLease } from "./jobs";
 
 export type ModelVersion = typeof modelVersion.$inferSelect;
 
@@ -15,11 +16,13 @@ export async function createModelVersion(
     hyperParameters: Record<string, unknown>;
     parentId?: string | null;
     createdBy?: string | null;
+    /** The train job creating it, so a stale sweep can fail it when the worker dies. */
+    jobId?: string | null;
   },
 ): Promise<ModelVersion> {
   const [row] = await db
     .insert(modelVersion)
-    .values({ ...input, parentId: input.parentId ?? null, createdBy: input.createdBy ?? null })
+    .values({ ...input, parentId: input.parentId ?? null, createdBy: input.createdBy ?? null, jobId: input.jobId ?? null })
     .returning();
   return row!;
 }
@@ -51,6 +54,28 @@ export async function finishModelVersion(
     .returning();
   if (!row) throw new NotFoundError("model version", { id: input.id });
   return row;
+}
+
+/**
+ * Finishes a trained model version and, when it passed the collapse guard, publishes it, in one
+ * transaction that holds the train job's lease: a worker whose job was re-queued cannot publish.
+ */
+export async function finishTrainedModelVersion(
+  db: DbOrTx,
+  lease: JobLease,
+  input: Parameters<typeof finishModelVersion>[1] & { publish: boolean },
+): Promise<ModelVersion> {
+  const { publish, ...finish } = input;
+  return withJobLease(db, lease, async (tx) => {
+    const row = await finishModelVersion(tx, finish);
+    if (publish && row.status === "ready") await publishModelVersion(tx, row.id);
+    return row;
+  });
+}
+
+/** Marks the `training` versions an earlier attempt of this job left behind failed; returns their ids. */
+export async function failLeftoverModelVersions(db: DbOrTx, jobId: string): Promise<string[]> {
+  return failTrainingModelVersionsOfJobs(db, [jobId]);
 }
 
 export async function markModelVersionFailed(db: DbOrTx, id: string): Promise<void> {

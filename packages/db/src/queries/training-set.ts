@@ -1,7 +1,8 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
-import { cell, cellClass, dataset, image, label, modelSnapshotItem, project, projectDataset, schemeMapping, schemeMappingEntry } from "../schema";
+import { getSchemeByKey, type SchemeWithClasses } from "./schemes";
+import { cell, cellClass, classScheme, dataset, image, label, modelSnapshotItem, project, projectDataset, schemeMapping, schemeMappingEntry } from "../schema";
 
 export type TrainingCell = {
   cellId: string;
@@ -139,4 +140,15 @@ export async function saveModelSnapshot(
       .values(items.slice(i, i + chunk).map((it) => ({ ...it, modelVersionId })))
       .onConflictDoNothing();
   }
+}
+
+/** A project with its class scheme (classes in order): what train and predict jobs work in. */
+export async function getProjectWithScheme(db: DbOrTx, projectId: string): Promise<{ project: typeof project.$inferSelect; scheme: SchemeWithClasses } | null> {
+  const [row] = await db
+    .select({ project, schemeKey: classScheme.key })
+    .from(project)
+    .innerJoin(classScheme, eq(classScheme.id, project.schemeId))
+    .where(eq(project.id, projectId));
+  if (!row) return null;
+  return { project: row.project, scheme: await getSchemeByKey(db, row.schemeKey) };
 }

@@ -44,10 +44,12 @@ export const modelVersion = pgTable(
     metrics: jsonb().$type<Record<string, unknown>>(),
     /** Set when the collapsed-classifier guard refused it. */
     collapseReasons: jsonb().$type<string[]>(),
+    /** The train job that created it: a stale sweep fails the versions a dead worker left `training`. */
+    jobId: uuid().references((): AnyPgColumn => job.id, { onDelete: "set null" }),
     createdBy: uuid().references(() => user.id, { onDelete: "set null" }),
     createdAt: createdAt(),
   },
-  (t) => [index("model_version_project_idx").on(t.projectId, t.createdAt)],
+  (t) => [index("model_version_project_idx").on(t.projectId, t.createdAt), index("model_version_job_idx").on(t.jobId)],
 );
 
 /** The frozen labelled set a model version was trained on. */

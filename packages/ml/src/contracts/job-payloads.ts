@@ -1,0 +1,100 @@
+/**
+ * The payloads of trainer jobs: what the web app enqueues and what the trainer accepts, parsed by both
+ * with these schemas so a job the trainer would refuse is refused when it is enqueued.
+ * No tfjs / onnx / sharp here: the web app imports this module.
+ */
+import { z } from "zod";
+
+/** Backbones the trainer can build (packages/ml/src/models BACKBONES; a test keeps the two lists equal). */
+export const TRAIN_BACKBONES = ["small-cnn", "mobilenet-v2", "resnet"] as const;
+export type TrainBackbone = (typeof TRAIN_BACKBONES)[number];
+
+/** Square input size in pixels accepted from users (the models build up to 512, the UI offers this range). */
+export const INPUT_SIZE_RANGE = { min: 32, max: 224 } as const;
+
+export const UNCERTAINTY_STRATEGIES = ["entropy", "leastConfidence", "margin", "bald"] as const;
+export type UncertaintyStrategy = (typeof UNCERTAINTY_STRATEGIES)[number];
+
+/**
+ * Every default of a job payload, in one place. The backbone is the small ResNet: it is the recipe the
+ * CLI defaults to (DEFAULT_TRAIN_CONFIG) and whose PBC result docs/benchmarks.md measures; small-cnn
+ * trains faster but was never the measured recipe, and the time budget bounds ResNet's CPU cost anyway.
+ */
+export const JOB_DEFAULTS = {
+  backbone: "resnet" satisfies TrainBackbone,
+  inputSize: 64,
+  seed: 42,
+  trainTimeBudgetMinutes: 30,
+  lodocvTimeBudgetMinutes: 20,
+  valFraction: 0.1,
+  testFraction: 0.2,
+  frozenEpochs: 3,
+  unlabeledOnly: true,
+  mcPasses: 10,
+  strategy: "entropy" satisfies UncertaintyStrategy,
+  chunkSize: 2_000,
+} as const;
+
+export const backboneSchema = z.enum(TRAIN_BACKBONES);
+export const inputSizeSchema = z.number().int().min(INPUT_SIZE_RANGE.min).max(INPUT_SIZE_RANGE.max);
+export const epochsSchema = z.number().int().min(1).max(500);
+export const timeBudgetMinutesSchema = z.number().positive().max(24 * 60);
+export const mcPassesSchema = z.number().int().min(0).max(100);
+export const strategySchema = z.enum(UNCERTAINTY_STRATEGIES);
+export const chunkSizeSchema = z.number().int().min(16).max(20_000);
+
+const sharedTrainSettings = {
+  backbone: backboneSchema.default(JOB_DEFAULTS.backbone),
+  inputSize: inputSizeSchema.default(JOB_DEFAULTS.inputSize),
+  epochs: epochsSchema.optional(),
+  seed: z.number().int().default(JOB_DEFAULTS.seed),
+};
+
+/** A train job (job.type "train"); everything optional has a CPU-friendly default. */
+export const trainPayloadSchema = z.object({
+  ...sharedTrainSettings,
+  timeBudgetMinutes: timeBudgetMinutesSchema.default(JOB_DEFAULTS.trainTimeBudgetMinutes),
+  valFraction: z.number().min(0.05).max(0.5).default(JOB_DEFAULTS.valFraction),
+  testFraction: z.number().min(0).max(0.5).default(JOB_DEFAULTS.testFraction),
+  /**
+   * Fine-tune from an earlier model (e.g. one trained on the public data): its backbone is loaded,
+   * the head replaced, trained frozen for `frozenEpochs`, then fine-tuned at a lower rate.
+   */
+  baseModelVersionId: z.uuid().optional(),
+  frozenEpochs: z.number().int().min(0).max(50).default(JOB_DEFAULTS.frozenEpochs),
+});
+export type TrainPayload = z.output<typeof trainPayloadSchema>;
+export type TrainPayloadInput = z.input<typeof trainPayloadSchema>;
+
+const lodocvSettings = {
+  ...sharedTrainSettings,
+  timeBudgetMinutes: timeBudgetMinutesSchema.default(JOB_DEFAULTS.lodocvTimeBudgetMinutes),
+};
+
+/** The LODOCV plan job: it fans out one fold job per held-out dataset. */
+export const lodocvPlanPayloadSchema = z.object({ role: z.literal("plan"), ...lodocvSettings });
+/** One LODOCV fold: trains on every other dataset, predicts the held-out one. */
+export const lodocvFoldPayloadSchema = z.object({
+  role: z.literal("fold"),
+  heldOutDatasetId: z.uuid(),
+  classKeys: z.array(z.string()).min(2),
+  ...lodocvSettings,
+});
+export const lodocvPayloadSchema = z.discriminatedUnion("role", [lodocvPlanPayloadSchema, lodocvFoldPayloadSchema]);
+export type LodocvPayload = z.output<typeof lodocvPayloadSchema>;
+export type LodocvPlanPayloadInput = z.input<typeof lodocvPlanPayloadSchema>;
+export type LodocvFoldPayloadInput = z.input<typeof lodocvFoldPayloadSchema>;
+
+/** A predict job: scores a project's cells and re-ranks its review queue. */
+export const predictPayloadSchema = z.object({
+  /** Default: the project's published model. */
+  modelVersionId: z.uuid().optional(),
+  unlabeledOnly: z.boolean().default(JOB_DEFAULTS.unlabeledOnly),
+  /** MC-dropout passes of the head; 0 = one deterministic pass (BALD then 0). */
+  mcPasses: mcPassesSchema.default(JOB_DEFAULTS.mcPasses),
+  strategy: strategySchema.default(JOB_DEFAULTS.strategy),
+  /** Cells decoded and scored per chunk: bounds memory on large projects. */
+  chunkSize: chunkSizeSchema.default(JOB_DEFAULTS.chunkSize),
+});
+export type PredictPayload = z.output<typeof predictPayloadSchema>;
+export type PredictPayloadInput = z.input<typeof predictPayloadSchema>;

@@ -1,0 +1,136 @@
+/**
+ * What the trainer writes back: model_version.metrics and job.result of train, LODOCV (plan and fold)
+ * and predict jobs. The trainer builds these types; the web app parses stored rows with the schemas,
+ * so a malformed row shows "metrics unavailable" instead of crashing. JSON turns NaN into null, so
+ * every number that can be undefined is nullable.
+ */
+import { z } from "zod";
+import { strategySchema } from "./job-payloads";
+
+const metric = z.number().nullable();
+
+const classMetricsSchema = z.object({
+  precision: metric,
+  recall: metric,
+  specificity: metric,
+  f1: metric,
+  fnr: metric,
+  auc: metric.optional().default(null),
+  support: z.number(),
+});
+
+const reliabilityBinSchema = z.object({
+  lower: z.number(),
+  upper: z.number(),
+  count: z.number(),
+  accuracy: metric,
+  confidence: metric,
+});
+
+// Thresholds are not part of the contract: readers only draw the points.
+const rocPointSchema = z.object({ fpr: z.number(), tpr: z.number() });
+
+/** packages/ml ClassificationReport as stored. */
+export const classificationReportSchema = z.object({
+  classKeys: z.array(z.string()).min(2),
+  n: z.number(),
+  accuracy: metric,
+  balancedAccuracy: metric,
+  kappa: metric,
+  macroAuc: metric,
+  ece: metric,
+  reliabilityBins: z.array(reliabilityBinSchema).default([]),
+  perClass: z.record(z.string(), classMetricsSchema),
+  confusionMatrix: z.array(z.array(z.number())),
+  roc: z.record(z.string(), z.array(rocPointSchema).nullable()).default({}),
+});
+export type ClassificationReportView = z.output<typeof classificationReportSchema>;
+
+const epochSchema = z.object({
+  epoch: z.number(),
+  phase: z.string().optional(),
+  partial: z.boolean().optional(),
+  loss: metric,
+  valLoss: metric.optional().default(null),
+  valAccuracy: metric.optional().default(null),
+  learningRate: metric.optional().default(null),
+  seconds: metric.optional(),
+});
+export type EpochView = z.output<typeof epochSchema>;
+
+/** model_version.metrics of a train job: the report on the held-out split plus the training history. */
+export const modelMetricsSchema = classificationReportSchema.extend({
+  split: z.string().optional(),
+  history: z.array(epochSchema).default([]),
+  stopReason: z.string().optional(),
+});
+export type ModelMetricsView = z.output<typeof modelMetricsSchema>;
+export type ModelMetricsReport = z.input<typeof modelMetricsSchema>;
+
+/** job.result of a train job. */
+export const trainJobResultSchema = z.object({
+  modelVersionId: z.string(),
+  status: z.enum(["ready", "rejected"]),
+  accuracy: metric,
+  balancedAccuracy: metric,
+  kappa: metric,
+  epochs: z.number(),
+  stopReason: z.string().optional(),
+});
+export type TrainJobResult = z.input<typeof trainJobResultSchema>;
+
+const meanSdSchema = z.object({ mean: metric, sd: metric, n: z.number() });
+export type MeanSdView = z.output<typeof meanSdSchema>;
+
+/** One fold's held-out predictions, kept on the plan job until every fold has reported. */
+export const lodocvFoldRecordSchema = z.object({
+  heldOut: z.string(),
+  datasetId: z.string().optional(),
+  n: z.number().optional(),
+  yTrue: z.array(z.number()).optional(),
+  probs: z.array(z.array(z.number())).optional(),
+});
+
+export const lodocvSummarySchema = z.object({
+  perSite: z.array(z.object({ heldOut: z.string(), report: classificationReportSchema })),
+  pooled: classificationReportSchema,
+  acrossSites: z.object({
+    accuracy: meanSdSchema,
+    balancedAccuracy: meanSdSchema,
+    kappa: meanSdSchema,
+    macroAuc: meanSdSchema,
+    recall: z.record(z.string(), meanSdSchema),
+  }),
+});
+
+/** job.result of a LODOCV plan job: the plan, then each fold as it reports, then the summary. */
+export const lodocvPlanResultSchema = z.object({
+  classKeys: z.array(z.string()),
+  plannedFolds: z.number(),
+  skipped: z.array(z.object({ heldOut: z.string(), reasons: z.array(z.string()) })).default([]),
+  folds: z.record(z.string(), lodocvFoldRecordSchema).default({}),
+  summary: lodocvSummarySchema.nullable().default(null),
+});
+export type LodocvPlanResultView = z.output<typeof lodocvPlanResultSchema>;
+export type LodocvPlanResult = z.input<typeof lodocvPlanResultSchema>;
+
+/** job.result of a LODOCV fold job. */
+export const lodocvFoldJobResultSchema = z.object({
+  heldOut: z.string(),
+  n: z.number(),
+  accuracy: metric,
+  balancedAccuracy: metric,
+  kappa: metric,
+  epochs: z.number(),
+});
+export type LodocvFoldJobResult = z.input<typeof lodocvFoldJobResultSchema>;
+
+/** job.result of a predict job. */
+export const predictJobResultSchema = z.object({
+  modelVersionId: z.string(),
+  cells: z.number(),
+  strategy: strategySchema,
+  mcPasses: z.number(),
+  runtime: z.enum(["onnxruntime", "tfjs"]),
+});
+export type PredictJobResult = z.input<typeof predictJobResultSchema>;
