@@ -1,6 +1,6 @@
 import { createDb } from "@hemaloop/db";
 import { loadTrainerConfig } from "./env";
-import { createJobHandlers } from "./handlers";
+import { createJobHandlers, createOrphanedModelFileRemover } from "./handlers";
 import { runWorker } from "./worker";
 
 const config = loadTrainerConfig();
@@ -23,6 +23,7 @@ await runWorker({
   pollIntervalMs: config.pollIntervalMs,
   heartbeatIntervalMs: config.heartbeatIntervalMs,
   staleAfterMs: config.staleAfterMs,
+  removeOrphanedModelFiles: createOrphanedModelFileRemover(config),
   signal: shutdown.signal,
 });
 await handle.close();

@@ -3,6 +3,7 @@ import { createLocalStorage } from "@hemaloop/db/storage";
 import type { TrainerConfig } from "../env";
 import type { JobHandler } from "../worker";
 import { createLodocvHandler } from "./lodocv-handler";
+import { removeModelVersionFiles } from "./model-files";
 import { createPredictHandler } from "./predict-handler";
 import { createTrainHandler } from "./train-handler";
 
@@ -15,4 +16,10 @@ export function createJobHandlers(config: TrainerConfig): Partial<Record<JobType
     predict: createPredictHandler(deps),
     lodocv: createLodocvHandler(deps),
   };
+}
+
+/** What a stale sweep calls to delete the files of model versions a dead worker left half-trained. */
+export function createOrphanedModelFileRemover(config: TrainerConfig): (modelVersionIds: string[]) => Promise<void> {
+  const storage = createLocalStorage(config.runtime.storageDir);
+  return (ids) => removeModelVersionFiles(storage, ids);
 }

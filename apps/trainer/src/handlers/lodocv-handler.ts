@@ -1,4 +1,4 @@
-import { enqueueJob, listTrainingCells, schema, type DbOrTx } from "@hemaloop/db";
+import { listTrainingCells, recordChildJobResult, savePlanWithChildJobs } from "@hemaloop/db";
 import type { LocalStorage } from "@hemaloop/db/storage";
 import {
   aggregateLodocv,
@@ -8,28 +8,14 @@ import {
   type BackendPreference,
   type LodocvFoldResult,
 } from "@hemaloop/ml";
-import { eq } from "drizzle-orm";
-import { z } from "zod";
-import { PermanentJobError, type JobHandler } from "../worker";
+import { lodocvPayloadSchema, type LodocvFoldJobResult, type LodocvPlanResult } from "@hemaloop/ml/contracts";
+import { PermanentJobError, type JobContext, type JobHandler } from "../worker";
 import { ensureMlBackend } from "./ml-backend";
 import { runTrainingOnItems, toLabeledItem } from "./training-run";
 
-const trainSettings = {
-  backbone: z.enum(["resnet", "mobilenet-v2", "small-cnn"]).default("resnet"),
-  inputSize: z.number().int().min(32).max(224).default(64),
-  epochs: z.number().int().min(1).max(500).optional(),
-  timeBudgetMinutes: z.number().positive().max(24 * 60).default(20),
-  seed: z.number().int().default(42),
-};
-
-/** A LODOCV run: the plan job fans out one fold job per held-out dataset. */
-export const lodocvPayloadSchema = z.discriminatedUnion("role", [
-  z.object({ role: z.literal("plan"), ...trainSettings }),
-  z.object({ role: z.literal("fold"), heldOutDatasetId: z.string().uuid(), classKeys: z.array(z.string()).min(2), ...trainSettings }),
-]);
-
 type FoldRecord = LodocvFoldResult & { datasetId: string; n: number };
-export type LodocvParentResult = {
+/** The plan job's result as the trainer writes it (the contract's LodocvPlanResult, with typed folds). */
+export type LodocvParentResult = LodocvPlanResult & {
   classKeys: string[];
   plannedFolds: number;
   skipped: Array<{ heldOut: string; reasons: string[] }>;
@@ -62,20 +48,19 @@ export function createLodocvHandler(deps: Deps): JobHandler {
         summary: null,
       };
       const { role: _role, ...settings } = payload;
-      // The plan is stored before any fold can run, in the same transaction that enqueues them.
-      await ctx.db.transaction(async (tx) => {
-        await tx.update(schema.job).set({ result: result as unknown as Record<string, unknown> }).where(eq(schema.job.id, ctx.job.id));
-        for (const fold of runnable) {
-          await enqueueJob(tx, {
-            type: "lodocv",
-            projectId: ctx.job.projectId,
-            parentJobId: ctx.job.id,
-            createdBy: ctx.job.createdBy,
-            payload: { ...settings, role: "fold", heldOutDatasetId: fold.heldOut, classKeys: plan.classKeys },
-          });
-        }
+      // The plan is stored before any fold can run, in the same transaction that enqueues them. A retried
+      // plan keeps the folds an earlier attempt enqueued or finished, and their recorded predictions.
+      const { created, kept } = await savePlanWithChildJobs(ctx.db, ctx.lease, {
+        childKey: "heldOutDatasetId",
+        children: runnable.map((fold) => ({ key: fold.heldOut, payload: { ...settings, role: "fold", classKeys: plan.classKeys } })),
+        buildResult: (previous, keptKeys) => {
+          const earlier = (previous as Partial<LodocvParentResult> | null)?.folds ?? {};
+          const folds = Object.fromEntries(Object.entries(earlier).filter(([datasetId]) => keptKeys.has(datasetId)));
+          const done = Object.values(folds);
+          return { ...result, folds, summary: done.length >= result.plannedFolds ? aggregateLodocv(done, result.classKeys) : null };
+        },
       });
-      await ctx.log(`planned ${runnable.length} folds (${result.skipped.length} skipped)`);
+      await ctx.log(`planned ${runnable.length} folds (${result.skipped.length} skipped; ${created.length} enqueued, ${kept.length} kept from an earlier attempt)`);
       return undefined;
     }
 
@@ -110,23 +95,24 @@ export function createLodocvHandler(deps: Deps): JobHandler {
     const heldOut = usable[testIdx[0]!]!.datasetName;
     const yTrue = testIdx.map((i) => labels[i]!);
     const report = computeClassificationReport(yTrue, evalProbs, classKeys);
-    await recordFold(ctx.db, ctx.job.parentJobId, { heldOut, datasetId: payload.heldOutDatasetId, yTrue, probs: evalProbs, n: yTrue.length });
-    return { heldOut, n: yTrue.length, accuracy: report.accuracy, balancedAccuracy: report.balancedAccuracy, kappa: report.kappa, epochs: result.history.length };
+    await recordFold(ctx, { heldOut, datasetId: payload.heldOutDatasetId, yTrue, probs: evalProbs, n: yTrue.length });
+    const foldResult: LodocvFoldJobResult = { heldOut, n: yTrue.length, accuracy: report.accuracy, balancedAccuracy: report.balancedAccuracy, kappa: report.kappa, epochs: result.history.length };
+    return foldResult;
   };
 }
 
 /**
  * Adds a fold's predictions to the plan job under a row lock, so whichever fold finishes last sees
- * every other fold and writes the per-site and pooled summary; no fold waits on another.
+ * every other fold and writes the per-site and pooled summary; no fold waits on another. Held under
+ * the fold's lease: a fold worker that lost its job records nothing.
  */
-async function recordFold(db: DbOrTx, parentJobId: string, fold: FoldRecord): Promise<void> {
-  await db.transaction(async (tx) => {
-    const [parent] = await tx.select().from(schema.job).where(eq(schema.job.id, parentJobId)).for("update");
-    if (!parent?.result) throw new PermanentJobError("the LODOCV plan job has no plan");
+async function recordFold(ctx: JobContext, fold: FoldRecord): Promise<void> {
+  await recordChildJobResult(ctx.db, ctx.lease, (parent) => {
+    if (!parent.result) throw new PermanentJobError("the LODOCV plan job has no plan");
     const result = parent.result as unknown as LodocvParentResult;
     result.folds[fold.datasetId] = fold;
     const done = Object.values(result.folds);
     if (done.length >= result.plannedFolds) result.summary = aggregateLodocv(done, result.classKeys);
-    await tx.update(schema.job).set({ result: result as unknown as Record<string, unknown> }).where(eq(schema.job.id, parentJobId));
+    return result as unknown as Record<string, unknown>;
   });
 }

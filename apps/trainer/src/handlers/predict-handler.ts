@@ -1,9 +1,9 @@
 import {
   getModelVersion,
-  getSchemeByKey,
+  getProjectWithScheme,
   listCellsForPrediction,
-  schema,
   upsertReviewQueue,
+  withJobLease,
   writePredictions,
   type PredictionInput,
 } from "@hemaloop/db";
@@ -21,21 +21,9 @@ import {
   type ImageItem,
   type ImageSet,
 } from "@hemaloop/ml";
-import { eq } from "drizzle-orm";
-import { z } from "zod";
+import { predictPayloadSchema, type PredictJobResult, type UncertaintyStrategy } from "@hemaloop/ml/contracts";
 import { PermanentJobError, type JobHandler } from "../worker";
 import { ensureMlBackend } from "./ml-backend";
-
-export const predictPayloadSchema = z.object({
-  /** Default: the project's published model. */
-  modelVersionId: z.string().uuid().optional(),
-  unlabeledOnly: z.boolean().default(true),
-  /** MC-dropout passes of the head; 0 = one deterministic pass (BALD then 0). */
-  mcPasses: z.number().int().min(0).max(100).default(10),
-  strategy: z.enum(["entropy", "leastConfidence", "margin", "bald"]).default("entropy"),
-  /** Cells decoded and scored per chunk: bounds memory on large projects. */
-  chunkSize: z.number().int().min(16).max(20_000).default(2_000),
-});
 
 type PredictDeps = { storage: LocalStorage; tfBackend: BackendPreference };
 
@@ -49,8 +37,9 @@ export function createPredictHandler(deps: PredictDeps): JobHandler {
     if (!parsed.success) throw new PermanentJobError(`invalid predict payload: ${parsed.error.message}`);
     const payload = parsed.data;
     if (!ctx.job.projectId) throw new PermanentJobError("predict job has no project");
-    const [proj] = await ctx.db.select().from(schema.project).where(eq(schema.project.id, ctx.job.projectId));
-    if (!proj) throw new PermanentJobError("project no longer exists");
+    const target = await getProjectWithScheme(ctx.db, ctx.job.projectId);
+    if (!target) throw new PermanentJobError("project no longer exists");
+    const { project: proj, scheme } = target;
     const modelVersionId = payload.modelVersionId ?? proj.currentModelVersionId;
     if (!modelVersionId) throw new PermanentJobError("the project has no published model to predict with");
     const mv = await getModelVersion(ctx.db, modelVersionId);
@@ -63,8 +52,6 @@ export function createPredictHandler(deps: PredictDeps): JobHandler {
     // MC-dropout needs the tfjs graph, whose head passes are cheap.
     const onnx = payload.mcPasses === 0 ? await openOnnx(deps.storage, mv.onnxKey, (line) => ctx.log(line, "warn")) : null;
     try {
-      const [schemeRow] = await ctx.db.select().from(schema.classScheme).where(eq(schema.classScheme.id, proj.schemeId));
-      const scheme = await getSchemeByKey(ctx.db, schemeRow!.key);
       // The head may predict a subset of the scheme (classes without data at training time).
       const schemeIndex = config.classKeys.map((key) => scheme.classes.findIndex((c) => c.key === key));
       if (schemeIndex.some((i) => i < 0)) throw new PermanentJobError("model classes are not in the project's scheme");
@@ -108,17 +95,21 @@ export function createPredictHandler(deps: PredictDeps): JobHandler {
             bald: payload.mcPasses > 0 ? scores.bald[i]! : null,
           };
         });
-        const { idsByCell } = await writePredictions(ctx.db, mv.id, rows);
-        await upsertReviewQueue(
-          ctx.db,
-          proj.id,
-          rows.map((r) => ({ cellId: r.cellId, predictionId: idsByCell.get(r.cellId) ?? null, priority: priorityOf(r, payload.strategy) })),
-          payload.strategy,
-        );
+        // One transaction under the job's lease: a worker that lost its job re-ranks nothing.
+        await withJobLease(ctx.db, ctx.lease, async (tx) => {
+          const { idsByCell } = await writePredictions(tx, mv.id, rows);
+          await upsertReviewQueue(
+            tx,
+            proj.id,
+            rows.map((r) => ({ cellId: r.cellId, predictionId: idsByCell.get(r.cellId) ?? null, priority: priorityOf(r, payload.strategy) })),
+            payload.strategy,
+          );
+        });
         done += chunk.length;
         await ctx.reportProgress(done / cells.length, `scored ${done}/${cells.length} cells`);
       }
-      return { modelVersionId: mv.id, cells: cells.length, strategy: payload.strategy, mcPasses: payload.mcPasses, runtime: onnx ? "onnxruntime" : "tfjs" };
+      const result: PredictJobResult = { modelVersionId: mv.id, cells: cells.length, strategy: payload.strategy, mcPasses: payload.mcPasses, runtime: onnx ? "onnxruntime" : "tfjs" };
+      return result;
     } finally {
       model.dispose();
       await onnx?.close();
@@ -127,7 +118,7 @@ export function createPredictHandler(deps: PredictDeps): JobHandler {
 }
 
 /** Queue priority: higher = more uncertain, whatever the strategy's own direction. */
-function priorityOf(row: PredictionInput, strategy: z.infer<typeof predictPayloadSchema>["strategy"]): number {
+function priorityOf(row: PredictionInput, strategy: UncertaintyStrategy): number {
   switch (strategy) {
     case "margin":
       return 1 - row.margin;

@@ -1,13 +1,13 @@
 import {
+  assertJobLease,
   createModelVersion,
-  finishModelVersion,
+  failLeftoverModelVersions,
+  finishTrainedModelVersion,
   getModelVersion,
-  getSchemeByKey,
+  getProjectWithScheme,
   listTrainingCells,
   markModelVersionFailed,
-  publishModelVersion,
   saveModelSnapshot,
-  schema,
   type DbOrTx,
 } from "@hemaloop/db";
 import type { LocalStorage } from "@hemaloop/db/storage";
@@ -23,31 +23,13 @@ import {
   type BackendPreference,
   type TrainConfig,
 } from "@hemaloop/ml";
-import { eq } from "drizzle-orm";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { trainPayloadSchema, type ModelMetricsReport, type TrainJobResult } from "@hemaloop/ml/contracts";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
 import { PermanentJobError, type JobHandler } from "../worker";
 import { ensureMlBackend } from "./ml-backend";
+import { modelArtifactPrefix, modelWorkDir, removeModelVersionFiles } from "./model-files";
 import { runTrainingOnItems, toLabeledItem } from "./training-run";
-
-/** What the web app enqueues (job.enqueueTrain); everything optional has a CPU-friendly default. */
-export const trainPayloadSchema = z.object({
-  backbone: z.enum(["resnet", "mobilenet-v2", "small-cnn"]).default("resnet"),
-  inputSize: z.number().int().min(32).max(224).default(64),
-  epochs: z.number().int().min(1).max(500).optional(),
-  timeBudgetMinutes: z.number().positive().max(24 * 60).default(30),
-  valFraction: z.number().min(0.05).max(0.5).default(0.1),
-  testFraction: z.number().min(0).max(0.5).default(0.2),
-  seed: z.number().int().default(42),
-  /**
-   * Fine-tune from an earlier model (e.g. one trained on the public data): its backbone is loaded,
-   * the head replaced, trained frozen for `frozenEpochs`, then fine-tuned at a lower rate.
-   */
-  baseModelVersionId: z.string().uuid().optional(),
-  frozenEpochs: z.number().int().min(0).max(50).default(3),
-});
 
 const MIN_PER_CLASS = 2;
 
@@ -63,10 +45,15 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
     if (!parsed.success) throw new PermanentJobError(`invalid train payload: ${parsed.error.message}`);
     const payload = parsed.data;
     if (!ctx.job.projectId) throw new PermanentJobError("train job has no project");
-    const [proj] = await ctx.db.select().from(schema.project).where(eq(schema.project.id, ctx.job.projectId));
-    if (!proj) throw new PermanentJobError("project no longer exists");
-    const [schemeRow] = await ctx.db.select().from(schema.classScheme).where(eq(schema.classScheme.id, proj.schemeId));
-    const scheme = await getSchemeByKey(ctx.db, schemeRow!.key);
+    const target = await getProjectWithScheme(ctx.db, ctx.job.projectId);
+    if (!target) throw new PermanentJobError("project no longer exists");
+    const { project: proj, scheme } = target;
+    // An earlier attempt killed mid-training left its version `training` and maybe files behind.
+    const leftovers = await failLeftoverModelVersions(ctx.db, ctx.job.id);
+    if (leftovers.length > 0) {
+      await removeModelVersionFiles(deps.storage, leftovers);
+      await ctx.log(`marked ${leftovers.length} model version(s) of an earlier attempt failed`, "warn");
+    }
 
     const cells = await listTrainingCells(ctx.db, proj.id);
     const present = scheme.classes.filter((c) => cells.filter((cell) => cell.classId === c.id).length >= MIN_PER_CLASS);
@@ -97,8 +84,10 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
       hyperParameters: { ...config, timeBudgetMinutes: payload.timeBudgetMinutes, backend, classKeys },
       parentId: payload.baseModelVersionId ?? null,
       createdBy: ctx.job.createdBy,
+      jobId: ctx.job.id,
     });
-    const workDir = await mkdtemp(path.join(tmpdir(), "hemaloop-train-"));
+    const workDir = modelWorkDir(modelVersion.id);
+    await mkdir(workDir, { recursive: true });
     try {
       const split = splitDataset(items, labels, { valFraction: payload.valFraction, testFraction: payload.testFraction, seed: payload.seed });
       const splitOf = new Map<number, "train" | "val" | "test">();
@@ -148,28 +137,31 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
       });
       await writeFile(path.join(artifactDir, "model.onnx"), exportToOnnx(result.model));
       result.model.dispose();
-      const prefix = `models/${modelVersion.id}/`;
+      await assertJobLease(ctx.db, ctx.lease);
+      const prefix = modelArtifactPrefix(modelVersion.id);
       for (const file of await readdir(artifactDir)) await deps.storage.putFile(prefix + file, path.join(artifactDir, file));
 
-      const metrics = { ...report, split: evalIndices === split.test ? "test" : "val", n: evalIndices.length, history: result.history, stopReason: result.stopReason };
-      const finished = await finishModelVersion(ctx.db, {
+      const metrics: ModelMetricsReport = { ...report, split: evalIndices === split.test ? "test" : "val", n: evalIndices.length, history: result.history, stopReason: result.stopReason };
+      // Finishing and publishing hold the job's lease: a worker whose job was re-queued publishes nothing.
+      const finished = await finishTrainedModelVersion(ctx.db, ctx.lease, {
         id: modelVersion.id,
-        metrics: metrics as unknown as Record<string, unknown>,
+        metrics: metrics as Record<string, unknown>,
         artifactKey: prefix,
         onnxKey: `${prefix}model.onnx`,
         collapseReasons: verdict.collapsed ? verdict.reasons : [],
+        publish: true,
       });
-      if (finished.status === "ready") await publishModelVersion(ctx.db, finished.id);
-      else await ctx.log(`model not published: ${verdict.reasons.join("; ")}`, "warn");
-      return {
+      if (finished.status !== "ready") await ctx.log(`model not published: ${verdict.reasons.join("; ")}`, "warn");
+      const jobResult: TrainJobResult = {
         modelVersionId: finished.id,
-        status: finished.status,
+        status: finished.status === "ready" ? "ready" : "rejected",
         accuracy: report.accuracy,
         balancedAccuracy: report.balancedAccuracy,
         kappa: report.kappa,
         epochs: result.history.length,
         stopReason: result.stopReason,
       };
+      return jobResult;
     } catch (error) {
       await markModelVersionFailed(ctx.db, modelVersion.id);
       throw error;

@@ -111,6 +111,12 @@ export async function withJobLease<T>(db: DbOrTx, lease: JobLease, write: (tx: T
   });
 }
 
+/** Throws JobLeaseLostError unless the worker still holds the job (before work that is costly to undo). */
+export async function assertJobLease(db: DbOrTx, lease: JobLease): Promise<void> {
+  const [held] = await db.select({ id: job.id }).from(job).where(holdsLease(lease));
+  if (!held) throw new JobLeaseLostError(lease);
+}
+
 /** Records liveness and progress (database clock); returns whether the worker should stop. */
 export async function heartbeatJob(
   db: DbOrTx,
