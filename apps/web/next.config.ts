@@ -11,7 +11,7 @@ copyOsdImages({ quiet: true, ifMissing: true });
 
 const nextConfig: NextConfig = {
   // The workspace packages export TypeScript source with extensionless imports.
-  transpilePackages: ["@hemaloop/db", "@hemaloop/ui"],
+  transpilePackages: ["@hemaloop/db", "@hemaloop/ml", "@hemaloop/ui"],
   // Native / wasm / socket packages stay plain Node requires (never bundled, never run at build time).
   serverExternalPackages: ["@electric-sql/pglite", "@electric-sql/pglite-socket", "postgres", "sharp"],
   poweredByHeader: false,

@@ -1,68 +1,18 @@
-import { z } from "zod";
+import {
+  lodocvPlanResultSchema,
+  modelMetricsSchema,
+  type ClassificationReportView,
+  type MeanSdView,
+  type ModelMetricsView,
+} from "@hemaloop/ml/contracts";
 
 /**
- * The shapes the trainer writes (packages/ml ClassificationReport, LODOCV plan results), parsed here
- * so pages get typed data and a malformed row shows "metrics unavailable" instead of crashing.
- * Web never imports @hemaloop/ml (it loads tfjs / onnxruntime), hence these mirror schemas.
- * JSON turns NaN into null, so every number that can be undefined is nullable.
+ * The trainer's reports (model_version.metrics, LODOCV plan results) parsed with the shared contract
+ * (@hemaloop/ml/contracts, which loads no tfjs), so pages get typed data and a malformed row shows
+ * "metrics unavailable" instead of crashing.
  */
-const metric = z.number().nullable();
-
-const classMetricsSchema = z.object({
-  precision: metric,
-  recall: metric,
-  specificity: metric,
-  f1: metric,
-  fnr: metric,
-  auc: metric.optional().default(null),
-  support: z.number(),
-});
-
-const reliabilityBinSchema = z.object({
-  lower: z.number(),
-  upper: z.number(),
-  count: z.number(),
-  accuracy: metric,
-  confidence: metric,
-});
-
-const rocPointSchema = z.object({ fpr: z.number(), tpr: z.number() });
-
-export const classificationReportSchema = z.object({
-  classKeys: z.array(z.string()).min(2),
-  n: z.number(),
-  accuracy: metric,
-  balancedAccuracy: metric,
-  kappa: metric,
-  macroAuc: metric,
-  ece: metric,
-  reliabilityBins: z.array(reliabilityBinSchema).default([]),
-  perClass: z.record(z.string(), classMetricsSchema),
-  confusionMatrix: z.array(z.array(z.number())),
-  // Thresholds are dropped: the charts only draw the points.
-  roc: z.record(z.string(), z.array(rocPointSchema).nullable()).default({}),
-});
-export type ClassificationReportView = z.infer<typeof classificationReportSchema>;
-
-const epochSchema = z.object({
-  epoch: z.number(),
-  phase: z.string().optional(),
-  partial: z.boolean().optional(),
-  loss: metric,
-  valLoss: metric.optional().default(null),
-  valAccuracy: metric.optional().default(null),
-  learningRate: metric.optional().default(null),
-  seconds: metric.optional(),
-});
-export type EpochView = z.infer<typeof epochSchema>;
-
-/** model_version.metrics: the report on the held-out split plus the training history. */
-export const modelMetricsSchema = classificationReportSchema.extend({
-  split: z.string().optional(),
-  history: z.array(epochSchema).default([]),
-  stopReason: z.string().optional(),
-});
-export type ModelMetricsView = z.infer<typeof modelMetricsSchema>;
+export { classificationReportSchema, modelMetricsSchema } from "@hemaloop/ml/contracts";
+export type { ClassificationReportView, EpochView, MeanSdView, ModelMetricsView } from "@hemaloop/ml/contracts";
 
 /** null when the stored metrics are missing (still training, failed) or not a report. */
 export function parseModelMetrics(raw: unknown): ModelMetricsView | null {
@@ -70,30 +20,6 @@ export function parseModelMetrics(raw: unknown): ModelMetricsView | null {
   const parsed = modelMetricsSchema.safeParse(raw);
   return parsed.success ? parsed.data : null;
 }
-
-const meanSdSchema = z.object({ mean: metric, sd: metric, n: z.number() });
-export type MeanSdView = z.infer<typeof meanSdSchema>;
-
-const lodocvResultSchema = z.object({
-  classKeys: z.array(z.string()),
-  plannedFolds: z.number(),
-  skipped: z.array(z.object({ heldOut: z.string(), reasons: z.array(z.string()) })).default([]),
-  folds: z.record(z.string(), z.object({ heldOut: z.string(), datasetId: z.string().optional(), n: z.number().optional() })).default({}),
-  summary: z
-    .object({
-      perSite: z.array(z.object({ heldOut: z.string(), report: classificationReportSchema })),
-      pooled: classificationReportSchema,
-      acrossSites: z.object({
-        accuracy: meanSdSchema,
-        balancedAccuracy: meanSdSchema,
-        kappa: meanSdSchema,
-        macroAuc: meanSdSchema,
-        recall: z.record(z.string(), meanSdSchema),
-      }),
-    })
-    .nullable()
-    .default(null),
-});
 
 /** The scalar part of a report: what the LODOCV table shows (no curves, no matrix). */
 export type ReportScalars = {
@@ -146,7 +72,7 @@ function scalars(r: ClassificationReportView): ReportScalars {
  */
 export function summariseLodocvResult(raw: unknown): LodocvView | null {
   if (!raw) return null;
-  const parsed = lodocvResultSchema.safeParse(raw);
+  const parsed = lodocvPlanResultSchema.safeParse(raw);
   if (!parsed.success) return null;
   const r = parsed.data;
   return {

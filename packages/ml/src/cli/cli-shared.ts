@@ -1,6 +1,7 @@
 /** Pieces shared by the ml CLI commands: option parsing helpers, logging, output writing. */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import type { z } from "zod";
 
 /** Environment the CLI entry read once and passes down. */
 export interface CliEnv {
@@ -26,6 +27,17 @@ export function parseIntOption(value: string | undefined, name: string, fallback
   const n = parseNumberOption(value, name, fallback);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min} (got '${value}')`);
   return n;
+}
+
+/**
+ * Parses an option with a job contract schema (@hemaloop/ml/contracts), so the CLI accepts exactly
+ * what the trainer does. Numeric schemas get the value as a number.
+ */
+export function parseContractOption<T>(value: string | undefined, name: string, schema: z.ZodType<T>, fallback: T, numeric = false): T {
+  if (value === undefined) return fallback;
+  const parsed = schema.safeParse(numeric ? Number(value) : value);
+  if (!parsed.success) throw new Error(`--${name}: ${parsed.error.issues[0]?.message ?? "invalid"} (got '${value}')`);
+  return parsed.data;
 }
 
 export function requireOption(value: string | undefined, name: string, usage: string): string {

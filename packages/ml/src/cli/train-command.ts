@@ -19,7 +19,7 @@ import {
   type AugmentOptions,
   type BalanceMode,
 } from "../data";
-import { BACKBONES, type Backbone } from "../models";
+import { backboneSchema, inputSizeSchema } from "../contracts";
 import {
   DEFAULT_TRAIN_CONFIG,
   predictImageSet,
@@ -32,6 +32,7 @@ import {
   createDecodeProgress,
   formatRecalls,
   logLine,
+  parseContractOption,
   parseIntOption,
   parseNumberOption,
   requireOption,
@@ -115,8 +116,8 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
   const d = DEFAULT_TRAIN_CONFIG;
   const optimizer = parseChoice(values.optimizer, "optimizer", ["sgd", "adam"] as const, d.optimizer);
   const config: TrainConfig = {
-    backbone: parseChoice<Backbone>(values.backbone, "backbone", BACKBONES, d.backbone),
-    inputSize: parseIntOption(values["input-size"], "input-size", d.inputSize, 32),
+    backbone: parseContractOption(values.backbone, "backbone", backboneSchema, d.backbone),
+    inputSize: parseContractOption(values["input-size"], "input-size", inputSizeSchema, d.inputSize, true),
     alpha: parseNumberOption(values.alpha, "alpha", d.alpha ?? 0.35),
     dropout: parseNumberOption(values.dropout, "dropout", d.dropout ?? 0.2),
     epochs: parseIntOption(values.epochs, "epochs", d.epochs, 1),

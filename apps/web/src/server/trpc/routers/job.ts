@@ -9,41 +9,39 @@ import {
   recordAudit,
   requestJobCancel,
 } from "@hemaloop/db";
+import {
+  backboneSchema,
+  inputSizeSchema,
+  JOB_DEFAULTS,
+  lodocvPlanPayloadSchema,
+  predictPayloadSchema,
+  TRAIN_BACKBONES,
+  trainPayloadSchema,
+} from "@hemaloop/ml/contracts";
 import { z } from "zod";
 import { summariseLodocvResult } from "../../ml-reports";
 import { roleProcedure, router } from "../init";
 
 /** Backbones the trainer can build (packages/ml BACKBONES). */
-export const trainBackbones = ["small-cnn", "mobilenet-v2", "resnet"] as const;
+export const trainBackbones = TRAIN_BACKBONES;
 
-/** Limits mirror the trainer's payload schemas (apps/trainer/src/handlers): a job it would refuse is refused here. */
-const backbone = z.enum(trainBackbones);
-const inputSize = z.number().int().min(32).max(224);
-const epochs = z.number().int().min(1).max(500);
-const timeBudgetMinutes = z.number().positive().max(24 * 60);
-
+/**
+ * Inputs are the trainer's payload contracts (@hemaloop/ml/contracts) with the project settings'
+ * fallbacks left open: a job the trainer would refuse is refused here.
+ */
 export const trainJobInput = z.object({
-  backbone: backbone.optional(),
-  inputSize: inputSize.optional(),
-  epochs: epochs.optional(),
+  backbone: backboneSchema.optional(),
+  inputSize: inputSizeSchema.optional(),
+  epochs: trainPayloadSchema.shape.epochs,
 });
 
-/** What the trainer's predict handler accepts (predictPayloadSchema); modelVersionId defaults to the published model. */
-export const predictJobInput = z.object({
-  modelVersionId: z.uuid().optional(),
-  unlabeledOnly: z.boolean().default(true),
-  mcPasses: z.number().int().min(0).max(100).default(10),
-  strategy: z.enum(["entropy", "leastConfidence", "margin", "bald"]).default("entropy"),
-  chunkSize: z.number().int().min(16).max(20_000).default(2_000),
-});
+/** The trainer's predict payload; modelVersionId defaults to the published model. */
+export const predictJobInput = predictPayloadSchema;
 
-/** A LODOCV plan (lodocvPayloadSchema role "plan"): one fold job per held-out dataset follows. */
-export const lodocvJobInput = z.object({
-  backbone: backbone.optional(),
-  inputSize: inputSize.optional(),
-  epochs: epochs.optional(),
-  timeBudgetMinutes: timeBudgetMinutes.default(20),
-});
+/** A LODOCV plan (role "plan"): one fold job per held-out dataset follows. */
+export const lodocvJobInput = lodocvPlanPayloadSchema
+  .pick({ backbone: true, inputSize: true, epochs: true, timeBudgetMinutes: true })
+  .extend({ backbone: backboneSchema.optional(), inputSize: inputSizeSchema.optional() });
 
 const activeStatuses: Array<"queued" | "running"> = ["queued", "running"];
 
@@ -76,8 +74,8 @@ export const jobRouter = router({
     .mutation(async ({ ctx, input }) => {
       const settings = ctx.project.settings;
       const payload = {
-        backbone: input.backbone ?? settings.defaultBackbone ?? "small-cnn",
-        inputSize: input.inputSize ?? settings.inputSize ?? 64,
+        backbone: input.backbone ?? settings.defaultBackbone ?? JOB_DEFAULTS.backbone,
+        inputSize: input.inputSize ?? settings.inputSize ?? JOB_DEFAULTS.inputSize,
         ...(input.epochs ? { epochs: input.epochs } : {}),
       };
       const job = await enqueueJob(ctx.db, { type: "train", projectId: ctx.project.id, payload, createdBy: ctx.user.id });
@@ -124,8 +122,8 @@ export const jobRouter = router({
       const settings = ctx.project.settings;
       const payload = {
         role: "plan" as const,
-        backbone: input.backbone ?? settings.defaultBackbone ?? "small-cnn",
-        inputSize: input.inputSize ?? settings.inputSize ?? 64,
+        backbone: input.backbone ?? settings.defaultBackbone ?? JOB_DEFAULTS.backbone,
+        inputSize: input.inputSize ?? settings.inputSize ?? JOB_DEFAULTS.inputSize,
         timeBudgetMinutes: input.timeBudgetMinutes,
         ...(input.epochs ? { epochs: input.epochs } : {}),
       };

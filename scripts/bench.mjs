@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// `npm run bench -- <name> [args]`: runs one benchmark script by name. Benchmarks are not part of
+// `npm test`; see docs/benchmarks.md for what each measures and its recorded results.
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const benches = {
+  faults: { file: "apps/trainer/bench/faults.ts", what: "kill -9 a trainer, restart PostgreSQL, 50 label writers: lost / duplicated / stuck" },
+  "lodocv-wbc5": { file: "apps/trainer/bench/lodocv-wbc5.ts", what: "wbc-5 LODOCV across PBC and the Zheng sites" },
+  "onnx-inference": { file: "packages/ml/bench/onnx-inference.ts", what: "ONNX Runtime vs tfjs inference throughput" },
+  "temperature-scaling": { file: "packages/ml/bench/temperature-scaling.ts", what: "calibration before / after temperature scaling" },
+  "train-throughput": { file: "packages/ml/bench/train-throughput.ts", what: "training images/s per backend and thread count" },
+};
+
+const [name, ...args] = process.argv.slice(2);
+const bench = name ? benches[name] : undefined;
+if (!bench) {
+  console.error(`Usage: npm run bench -- <name> [args]\n${Object.entries(benches).map(([n, b]) => `  ${n.padEnd(20)} ${b.what}`).join("\n")}`);
+  process.exit(name ? 2 : 0);
+}
+const run = spawnSync(process.execPath, ["--import", "tsx", bench.file, ...args], { cwd: root, stdio: "inherit" });
+process.exit(run.status ?? 1);
