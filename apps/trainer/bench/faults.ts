@@ -38,6 +38,18 @@ const t0 = Date.now();
 const log = (line: string) => console.log(`[faults +${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// postgres-js 3.4.9 can throw from a socket write scheduled just before the server went away
+// (connection.js nextWrite on a null socket). The query fails and is retried by the writer; the
+// stray exception must not end the benchmark.
+let strayDriverErrors = 0;
+process.on("uncaughtException", (error) => {
+  if (String(error.stack).includes("postgres/src/connection.js")) {
+    strayDriverErrors += 1;
+    return;
+  }
+  throw error;
+});
+
 const dbName = `hemaloop_faults_${Date.now()}_${randomBytes(3).toString("hex")}`;
 const admin = postgres(values["admin-url"], { max: 1, onnotice: () => {} });
 await admin.unsafe(`create database "${dbName}"`);
@@ -46,6 +58,8 @@ url.pathname = `/${dbName}`;
 const storageDir = await mkdtemp(path.join(tmpdir(), "hemaloop-faults-"));
 const trainers: ChildProcess[] = [];
 const trainerOutput: string[] = [];
+let trainerExits = 0;
+let stopping = false;
 
 try {
   const setup = await createDb({ url: url.toString(), maxConnections: 2 });
@@ -139,6 +153,13 @@ try {
     child.stdout!.on("data", collect);
     child.stderr!.on("data", collect);
     trainers.push(child);
+    // As docker compose's `restart: unless-stopped` would: a trainer that exits on its own is restarted.
+    child.on("exit", (code, signal) => {
+      if (signal === "SIGKILL" || stopping) return;
+      trainerExits += 1;
+      log(`${id} exited (${code ?? signal}); restarting it`);
+      startTrainer(id);
+    });
     return child;
   }
   const jobRow = async () => (await db.select().from(schema.job).where(eq(schema.job.id, job.id)))[0]!;
@@ -212,6 +233,7 @@ try {
   log(
     `model versions from the job: ${versions.map((v) => v.status).join(", ")} (left training: ${stuckVersions}); save attempts ${attempted}, errors retried ${retriedErrors}`,
   );
+  log(`trainer restarts after unexpected exits: ${trainerExits}; stray driver errors in the writers: ${strayDriverErrors}`);
   await handle.close();
   console.log(`labels written=${written} acknowledged=${acks.length} lost=${lost} duplicated_jobs=${duplicated} stuck_jobs=${stuck}`);
 } catch (error) {
@@ -219,6 +241,7 @@ try {
   console.error(trainerOutput.slice(-40).join("\n"));
   process.exitCode = 1;
 } finally {
+  stopping = true;
   for (const child of trainers) if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
   await sleep(500);
   await admin.unsafe(`drop database if exists "${dbName}" with (force)`).catch(() => {});
