@@ -10,7 +10,7 @@
  *
  * It restarts the server it is pointed at: run it only where that is acceptable.
  */
-import { ConflictError, createDb, enqueueJob, getSchemeByKey, saveLabel, schema, seedBuiltInSchemes, type Db } from "@hemaloop/db";
+import { ConflictError, createDb, enqueueJob, getSchemeByKey, saveLabel, schema, seedBuiltInSchemes } from "@hemaloop/db";
 import { seedDemo } from "@hemaloop/db/seed-demo";
 import { createLocalStorage } from "@hemaloop/db/storage";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
