@@ -5,11 +5,11 @@ import {
   getSchemeByKey,
   listTrainingCells,
   markModelVersionFailed,
-  publishModelVersion,
   saveModelSnapshot,
   schema,
   type DbOrTx,
 } from "@hemaloop/db";
+import { publishModel } from "@hemaloop/db/services";
 import type { LocalStorage } from "@hemaloop/db/storage";
 import {
   computeClassificationReport,
@@ -159,7 +159,8 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         onnxKey: `${prefix}model.onnx`,
         collapseReasons: verdict.collapsed ? verdict.reasons : [],
       });
-      if (finished.status === "ready") await publishModelVersion(ctx.db, finished.id);
+      // Published by the system (no actor), audited with the job that trained it.
+      if (finished.status === "ready") await publishModel(ctx.db, { projectId: proj.id, actorId: null }, { modelVersionId: finished.id, jobId: ctx.job.id });
       else await ctx.log(`model not published: ${verdict.reasons.join("; ")}`, "warn");
       return {
         modelVersionId: finished.id,
