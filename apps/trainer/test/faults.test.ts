@@ -5,7 +5,6 @@ import {
   enqueueJob,
   ensureProject,
   failJob,
-  finishTrainedModelVersion,
   getJob,
   getModelVersion,
   getProjectBySlug,
@@ -19,6 +18,7 @@ import {
   type Db,
   type Job,
 } from "@hemaloop/db";
+import { finishTrainedModel } from "@hemaloop/db/services";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestDb, describeEachDb, type TestDb } from "../../../packages/db/test/helpers/test-db";
@@ -113,7 +113,7 @@ describeEachDb("trainer fault handling", (kind) => {
 
     expect(await completeJob(t.db, { ...oldLease, result: { stale: true } })).toBe(false);
     expect(await heartbeatJob(t.db, oldLease)).toEqual({ cancelRequested: true });
-    const publishing = finishTrainedModelVersion(t.db, oldLease, { id: mv.id, metrics: {}, artifactKey: `models/${mv.id}/`, collapseReasons: [], publish: true });
+    const publishing = finishTrainedModel(t.db, oldLease, { id: mv.id, metrics: {}, artifactKey: `models/${mv.id}/`, collapseReasons: [], publish: true });
     await expect(publishing).rejects.toBeInstanceOf(JobLeaseLostError);
     expect((await getProjectBySlug(t.db, "faults")).currentModelVersionId).toBeNull();
     expect(await getJob(t.db, j.id)).toMatchObject({ status: "running", attempts: second.attempts, result: null });

@@ -67,6 +67,11 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     const [proj] = await t.db.select().from(schema.project).where(eq(schema.project.id, project.id));
     expect(proj!.currentModelVersionId).toBe(mv!.status === "ready" ? mv!.id : null);
     expect(mv!.collapseReasons === null).toBe(mv!.status === "ready");
+    // Publishing goes through the model service: audited as the system, with the job that trained it.
+    const publishes = await t.db.select().from(schema.auditEvent).where(eq(schema.auditEvent.entityId, project.id));
+    expect(publishes.filter((a) => a.action === "model.publish").map((a) => [a.actorId, a.after])).toEqual(
+      mv!.status === "ready" ? [[null, { currentModelVersionId: mv!.id, jobId: job.id }]] : [],
+    );
   }, 300_000);
 
   it("predicts unlabelled cells with MC-dropout uncertainty, idempotently, and ranks the review queue", async () => {

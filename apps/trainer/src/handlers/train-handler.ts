@@ -2,7 +2,6 @@ import {
   assertJobLease,
   createModelVersion,
   failLeftoverModelVersions,
-  finishTrainedModelVersion,
   getModelVersion,
   getProjectWithScheme,
   listTrainingCells,
@@ -10,6 +9,7 @@ import {
   saveModelSnapshot,
   type DbOrTx,
 } from "@hemaloop/db";
+import { finishTrainedModel } from "@hemaloop/db/services";
 import type { LocalStorage } from "@hemaloop/db/storage";
 import {
   computeClassificationReport,
@@ -143,7 +143,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
 
       const metrics: ModelMetricsReport = { ...report, split: evalIndices === split.test ? "test" : "val", n: evalIndices.length, history: result.history, stopReason: result.stopReason };
       // Finishing and publishing hold the job's lease: a worker whose job was re-queued publishes nothing.
-      const finished = await finishTrainedModelVersion(ctx.db, ctx.lease, {
+      const finished = await finishTrainedModel(ctx.db, ctx.lease, {
         id: modelVersion.id,
         metrics: metrics as Record<string, unknown>,
         artifactKey: prefix,

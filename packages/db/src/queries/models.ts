@@ -56,22 +56,6 @@ export async function finishModelVersion(
   return row;
 }
 
-/**
- * Finishes a trained model version and, when it passed the collapse guard, publishes it, in one
- * transaction that holds the train job's lease: a worker whose job was re-queued cannot publish.
- */
-export async function finishTrainedModelVersion(
-  db: DbOrTx,
-  lease: JobLease,
-  input: Parameters<typeof finishModelVersion>[1] & { publish: boolean },
-): Promise<ModelVersion> {
-  const { publish, ...finish } = input;
-  return withJobLease(db, lease, async (tx) => {
-    const row = await finishModelVersion(tx, finish);
-    if (publish && row.status === "ready") await publishModelVersion(tx, row.id);
-    return row;
-  });
-}
 
 /** Marks the `training` versions an earlier attempt of this job left behind failed; returns their ids. */
 export async function failLeftoverModelVersions(db: DbOrTx, jobId: string): Promise<string[]> {

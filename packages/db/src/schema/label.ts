@@ -61,7 +61,9 @@ export const auditEvent = pgTable(
   "audit_event",
   {
     id: id(),
-    actorId: uuid().references(() => user.id, { onDelete: "set null" }),
+    // No action: audit rows are append-only (a trigger refuses UPDATE/DELETE), so deleting a user who
+    // has audit events is refused rather than rewriting or erasing their history.
+    actorId: uuid().references(() => user.id, { onDelete: "no action" }),
     action: text().notNull(),
     entityType: text().notNull(),
     entityId: text().notNull(),

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
   boolean,
@@ -105,6 +106,10 @@ export const job = pgTable(
     index("job_claim_idx").on(t.status, t.priority, t.runAfter),
     index("job_project_idx").on(t.projectId, t.createdAt),
     index("job_parent_idx").on(t.parentJobId),
+    // At most one active LODOCV plan per project, whoever inserts it (the job service also serialises starts).
+    uniqueIndex("job_active_lodocv_plan_uq")
+      .on(t.projectId)
+      .where(sql`${t.type} = 'lodocv' and ${t.parentJobId} is null and ${t.status} in ('queued', 'running')`),
   ],
 );
 

@@ -9,6 +9,7 @@ import {
   type ProjectRole,
 } from "@hemaloop/db";
 import { initTRPC, TRPCError } from "@trpc/server";
+import { randomUUID } from "node:crypto";
 import superjson from "superjson";
 import { z, ZodError } from "zod";
 
@@ -36,20 +37,69 @@ export function isDomainError(error: unknown): error is DomainError {
   return typeof error.code === "string" && error.code in domainToTrpc && "details" in error;
 }
 
+/**
+ * An unexpected error after its details were logged: the client gets this generic text and the
+ * correlation id, the server log has the original error with its stack under the same id.
+ */
+export class UnexpectedServerError extends Error {
+  constructor(readonly correlationId: string) {
+    super(`Internal server error (reference ${correlationId})`);
+    this.name = "UnexpectedServerError";
+  }
+}
+
+/** One id per error object, so an error seen twice (middleware, then formatter) is logged once. */
+const correlationIds = new WeakMap<object, string>();
+
+/**
+ * Anything that reaches a client as INTERNAL_SERVER_ERROR is unexpected: domain errors, zod input
+ * errors and deliberate TRPCErrors carry other codes. Logs it once (stack included) and returns its id.
+ */
+function reportUnexpected(error: TRPCError, path: string | undefined): string {
+  if (error.cause instanceof UnexpectedServerError) return error.cause.correlationId;
+  const known = correlationIds.get(error);
+  if (known) return known;
+  const correlationId = randomUUID();
+  correlationIds.set(error, correlationId);
+  console.error(`[trpc] unexpected error in ${path ?? "?"} (reference ${correlationId}):`, error.cause ?? error);
+  return correlationId;
+}
+
 const t = initTRPC.context<TrpcContext>().create({
   transformer: superjson,
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, path }) {
+    // Stacks stay on the server whatever NODE_ENV says (tRPC only strips them in production).
+    const { stack: _stack, ...data } = shape.data;
+    if (error.code === "INTERNAL_SERVER_ERROR") {
+      // Also covers errors outside procedures (context creation, serialisation).
+      const hidden = new UnexpectedServerError(reportUnexpected(error, path));
+      return { ...shape, message: hidden.message, data: { ...data, correlationId: hidden.correlationId, zodError: null, domain: null } };
+    }
     const cause = error.cause;
     return {
       ...shape,
       data: {
-        ...shape.data,
+        ...data,
+        correlationId: null,
         zodError: cause instanceof ZodError ? z.flattenError(cause) : null,
         // Domain details for the client, e.g. the current label on a CONFLICT.
         domain: isDomainError(cause) ? { code: cause.code, details: cause.details ?? null } : null,
       },
     };
   },
+});
+
+/**
+ * Replaces an unexpected error's text (a failed query, a driver message) before it leaves the
+ * procedure, for HTTP clients and server-side callers alike.
+ */
+const hideUnexpectedErrors = t.middleware(async ({ path, next }) => {
+  const result = await next();
+  if (!result.ok && result.error.code === "INTERNAL_SERVER_ERROR" && !(result.error.cause instanceof UnexpectedServerError)) {
+    const hidden = new UnexpectedServerError(reportUnexpected(result.error, path));
+    throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: hidden.message, cause: hidden });
+  }
+  return result;
 });
 
 /**
@@ -68,7 +118,7 @@ const mapDomainErrors = t.middleware(async ({ next }) => {
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-export const publicProcedure = t.procedure.use(mapDomainErrors);
+export const publicProcedure = t.procedure.use(hideUnexpectedErrors).use(mapDomainErrors);
 
 /** Requires a signed-in user; ctx.user is non-null below it. */
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {

@@ -6,7 +6,8 @@ export const cellListInput = z.object({
   datasetId: z.uuid().optional(),
   imageKind: z.enum(["crop", "field"]).optional(),
   status: z.enum(["all", "unlabelled", "labelled"]).default("all"),
-  page: z.number().int().min(1).default(1),
+  // Bounded so the computed OFFSET stays a sane number (200M cells at the largest page size).
+  page: z.number().int().min(1).max(1_000_000).default(1),
   pageSize: z.number().int().min(1).max(200).default(48),
 });
 

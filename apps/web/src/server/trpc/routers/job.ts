@@ -1,18 +1,8 @@
-import {
-  ConflictError,
-  enqueueJob,
-  getProjectJob,
-  getProjectJobDetail,
-  getProjectModelVersion,
-  listJobs,
-  listProjectJobSummaries,
-  recordAudit,
-  requestJobCancel,
-} from "@hemaloop/db";
+import { getProjectJobDetail, listProjectJobSummaries } from "@hemaloop/db";
+import { cancelJob, enqueueLodocvPlan, enqueuePredictJob, enqueueTrainJob, type ProjectActor } from "@hemaloop/db/services";
 import {
   backboneSchema,
   inputSizeSchema,
-  JOB_DEFAULTS,
   lodocvPlanPayloadSchema,
   predictPayloadSchema,
   TRAIN_BACKBONES,
@@ -43,7 +33,7 @@ export const lodocvJobInput = lodocvPlanPayloadSchema
   .pick({ backbone: true, inputSize: true, epochs: true, timeBudgetMinutes: true })
   .extend({ backbone: backboneSchema.optional(), inputSize: inputSizeSchema.optional() });
 
-const activeStatuses: Array<"queued" | "running"> = ["queued", "running"];
+const actorOf = (ctx: { project: { id: string }; user: { id: string } }): ProjectActor => ({ projectId: ctx.project.id, actorId: ctx.user.id });
 
 export const jobRouter = router({
   /** Recent jobs of the project with status and progress (logs trimmed to the last line); LODOCV folds only with rootOnly: false. */
@@ -71,17 +61,7 @@ export const jobRouter = router({
   /** Queues a training run for the trainer service (leads and admins). */
   enqueueTrain: roleProcedure("lead")
     .input(trainJobInput)
-    .mutation(async ({ ctx, input }) => {
-      const settings = ctx.project.settings;
-      const payload = {
-        backbone: input.backbone ?? settings.defaultBackbone ?? JOB_DEFAULTS.backbone,
-        inputSize: input.inputSize ?? settings.inputSize ?? JOB_DEFAULTS.inputSize,
-        ...(input.epochs ? { epochs: input.epochs } : {}),
-      };
-      const job = await enqueueJob(ctx.db, { type: "train", projectId: ctx.project.id, payload, createdBy: ctx.user.id });
-      await recordAudit(ctx.db, { actorId: ctx.user.id, action: "job.enqueue", entityType: "job", entityId: job.id, after: { type: "train", payload } });
-      return job;
-    }),
+    .mutation(({ ctx, input }) => enqueueTrainJob(ctx.db, actorOf(ctx), input)),
 
   /**
    * Queues scoring of the project's cells (uncertainty + review-queue ranking) with a ready model of
@@ -90,65 +70,15 @@ export const jobRouter = router({
    */
   enqueuePredict: roleProcedure("lead")
     .input(predictJobInput)
-    .mutation(async ({ ctx, input }) => {
-      const modelVersionId = input.modelVersionId ?? ctx.project.currentModelVersionId;
-      if (!modelVersionId) throw new ConflictError("the project has no published model yet: train and publish one first");
-      const mv = await getProjectModelVersion(ctx.db, { projectId: ctx.project.id, modelVersionId });
-      if (mv.status !== "ready" || !mv.hasArtifact) {
-        throw new ConflictError(`model version ${mv.name} is ${mv.status} and cannot predict`, { status: mv.status, collapseReasons: mv.collapseReasons });
-      }
-      // The model is recorded explicitly: publishing another one later does not change what this job scores with.
-      const payload = {
-        modelVersionId: mv.id,
-        unlabeledOnly: input.unlabeledOnly,
-        mcPasses: input.mcPasses,
-        strategy: input.strategy,
-        chunkSize: input.chunkSize,
-      };
-      const job = await enqueueJob(ctx.db, { type: "predict", projectId: ctx.project.id, payload, createdBy: ctx.user.id });
-      await recordAudit(ctx.db, { actorId: ctx.user.id, action: "job.enqueue", entityType: "job", entityId: job.id, after: { type: "predict", payload } });
-      return job;
-    }),
+    .mutation(({ ctx, input }) => enqueuePredictJob(ctx.db, actorOf(ctx), input)),
 
   /** Queues a leave-one-dataset-out cross-validation plan; refused (CONFLICT) while another LODOCV run is active. */
   enqueueLodocv: roleProcedure("lead")
     .input(lodocvJobInput)
-    .mutation(async ({ ctx, input }) => {
-      const active = await listJobs(ctx.db, { projectId: ctx.project.id, statuses: activeStatuses, limit: 100 });
-      const running = active.find((j) => j.type === "lodocv");
-      if (running) {
-        throw new ConflictError("a LODOCV run is already in progress for this project", { jobId: running.parentJobId ?? running.id });
-      }
-      const settings = ctx.project.settings;
-      const payload = {
-        role: "plan" as const,
-        backbone: input.backbone ?? settings.defaultBackbone ?? JOB_DEFAULTS.backbone,
-        inputSize: input.inputSize ?? settings.inputSize ?? JOB_DEFAULTS.inputSize,
-        timeBudgetMinutes: input.timeBudgetMinutes,
-        ...(input.epochs ? { epochs: input.epochs } : {}),
-      };
-      const job = await enqueueJob(ctx.db, { type: "lodocv", projectId: ctx.project.id, payload, createdBy: ctx.user.id });
-      await recordAudit(ctx.db, { actorId: ctx.user.id, action: "job.enqueue", entityType: "job", entityId: job.id, after: { type: "lodocv", payload } });
-      return job;
-    }),
+    .mutation(({ ctx, input }) => enqueueLodocvPlan(ctx.db, actorOf(ctx), input)),
 
   /** Cancels a queued job at once, or asks a running one to stop at its next heartbeat. */
   cancel: roleProcedure("lead")
     .input(z.object({ jobId: z.uuid() }))
-    .mutation(async ({ ctx, input }) => {
-      const before = await getProjectJob(ctx.db, { projectId: ctx.project.id, jobId: input.jobId });
-      if (before.status !== "queued" && before.status !== "running") {
-        throw new ConflictError(`job already ${before.status}`, { status: before.status });
-      }
-      const job = await requestJobCancel(ctx.db, before.id);
-      await recordAudit(ctx.db, {
-        actorId: ctx.user.id,
-        action: "job.cancel",
-        entityType: "job",
-        entityId: job.id,
-        before: { status: before.status },
-        after: { status: job.status, cancelRequested: job.cancelRequested },
-      });
-      return job;
-    }),
+    .mutation(({ ctx, input }) => cancelJob(ctx.db, actorOf(ctx), input)),
 });

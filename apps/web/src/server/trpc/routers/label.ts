@@ -1,4 +1,4 @@
-import { assertLabelTarget, saveLabel } from "@hemaloop/db";
+import { saveProjectLabel } from "@hemaloop/db/services";
 import { z } from "zod";
 import { roleProcedure, router } from "../init";
 
@@ -12,18 +12,8 @@ export const labelRouter = router({
       z.object({
         cellId: z.uuid(),
         classId: z.uuid(),
-        expectedVersion: z.number().int().min(1).nullable(),
+        expectedVersion: z.number().int().min(1).max(2_147_483_647).nullable(),
       }),
     )
-    .mutation(async ({ ctx, input }) => {
-      await assertLabelTarget(ctx.db, { projectId: ctx.project.id, cellId: input.cellId, classId: input.classId });
-      return saveLabel(ctx.db, {
-        cellId: input.cellId,
-        classId: input.classId,
-        readerId: ctx.user.id,
-        source: "human",
-        expectedVersion: input.expectedVersion,
-        actorId: ctx.user.id,
-      });
-    }),
+    .mutation(({ ctx, input }) => saveProjectLabel(ctx.db, { projectId: ctx.project.id, actorId: ctx.user.id }, input)),
 });

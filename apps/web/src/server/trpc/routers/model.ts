@@ -1,4 +1,5 @@
-import { getProjectClasses, getProjectModelVersion, listProjectModelVersions, publishModelVersion, recordAudit } from "@hemaloop/db";
+import { getProjectClasses, getProjectModelVersion, listProjectModelVersions } from "@hemaloop/db";
+import { publishModel } from "@hemaloop/db/services";
 import { z } from "zod";
 import { parseModelMetrics } from "../../ml-reports";
 import { roleProcedure, router } from "../init";
@@ -24,18 +25,5 @@ export const modelRouter = router({
   /** Makes a ready model the project's current one; a rejected / failed / training one is CONFLICT (details: collapseReasons). */
   publish: roleProcedure("lead")
     .input(modelRef)
-    .mutation(async ({ ctx, input }) => {
-      const mv = await getProjectModelVersion(ctx.db, { projectId: ctx.project.id, modelVersionId: input.modelVersionId });
-      const before = ctx.project.currentModelVersionId;
-      await publishModelVersion(ctx.db, mv.id);
-      await recordAudit(ctx.db, {
-        actorId: ctx.user.id,
-        action: "model.publish",
-        entityType: "project",
-        entityId: ctx.project.id,
-        before: { currentModelVersionId: before },
-        after: { currentModelVersionId: mv.id },
-      });
-      return { projectId: ctx.project.id, currentModelVersionId: mv.id };
-    }),
+    .mutation(({ ctx, input }) => publishModel(ctx.db, { projectId: ctx.project.id, actorId: ctx.user.id }, input)),
 });

@@ -14,7 +14,7 @@ export const projectRouter = router({
 
   /** Field images (smears) of the project, for the deep-zoom viewer. */
   fields: roleProcedure("annotator")
-    .input(z.object({ limit: z.number().int().min(1).max(500).default(100), offset: z.number().int().min(0).default(0) }))
+    .input(z.object({ limit: z.number().int().min(1).max(500).default(100), offset: z.number().int().min(0).max(10_000_000).default(0) }))
     .query(({ ctx, input }) =>
       listProjectImages(ctx.db, { projectId: ctx.project.id, kind: "field", limit: input.limit, offset: input.offset }),
     ),

@@ -10,9 +10,7 @@ function handler(request: Request) {
     req: request,
     router: appRouter,
     createContext: createTrpcContext,
-    onError({ error, path }) {
-      if (error.code === "INTERNAL_SERVER_ERROR") console.error(`[trpc] ${path ?? "?"}:`, error.cause ?? error);
-    },
+    // No onError logging here: unexpected errors are logged once, with their correlation id, in trpc/init.ts.
   });
 }
 

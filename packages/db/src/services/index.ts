@@ -1,0 +1,9 @@
+/**
+ * Mutations as transactional services: each one checks its target against the caller's project, writes
+ * and records its audit event in ONE transaction, so an audit row exists if and only if its change
+ * committed. The web's procedures and the trainer both call these.
+ */
+export * from "./actor";
+export * from "./job-service";
+export * from "./label-service";
+export * from "./model-service";

@@ -1,0 +1,34 @@
+import type { DbOrTx } from "../client";
+import { assertLabelTarget } from "../queries/browse";
+import { saveLabel, type SavedLabel } from "../queries/labels";
+import type { ProjectActor } from "./actor";
+
+export type SaveProjectLabelInput = {
+  cellId: string;
+  classId: string;
+  /** The version the reader last saw (null = none); stale = CONFLICT with the current label. */
+  expectedVersion: number | null;
+};
+
+/**
+ * Saves the actor's own (human) label for a cell of the project. The target check (cell in one of the
+ * project's datasets, class in the project's scheme), the label, its history and the audit event are
+ * one transaction: a dataset removed from the project meanwhile cannot slip a label through.
+ */
+export async function saveProjectLabel(
+  db: DbOrTx,
+  actor: ProjectActor & { actorId: string },
+  input: SaveProjectLabelInput,
+): Promise<SavedLabel> {
+  return db.transaction(async (tx) => {
+    await assertLabelTarget(tx, { projectId: actor.projectId, cellId: input.cellId, classId: input.classId });
+    return saveLabel(tx, {
+      cellId: input.cellId,
+      classId: input.classId,
+      readerId: actor.actorId,
+      source: "human",
+      expectedVersion: input.expectedVersion,
+      actorId: actor.actorId,
+    });
+  });
+}
