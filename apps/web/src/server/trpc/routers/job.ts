@@ -1,5 +1,5 @@
+import { ConflictError } from "@hemaloop/db/errors";
 import {
-  ConflictError,
   enqueueJob,
   getProjectJob,
   getProjectJobDetail,
@@ -8,7 +8,7 @@ import {
   listProjectJobSummaries,
   recordAudit,
   requestJobCancel,
-} from "@hemaloop/db";
+} from "@hemaloop/db/queries";
 import { z } from "zod";
 import { summariseLodocvResult } from "../../ml-reports";
 import { roleProcedure, router } from "../init";
@@ -95,7 +95,7 @@ export const jobRouter = router({
     .mutation(async ({ ctx, input }) => {
       const modelVersionId = input.modelVersionId ?? ctx.project.currentModelVersionId;
       if (!modelVersionId) throw new ConflictError("the project has no published model yet: train and publish one first");
-      const mv = await getProjectModelVersion(ctx.db, { projectId: ctx.project.id, modelVersionId });
+      const mv = await getProjectModelVersion(ctx.db, { project: ctx.project, modelVersionId });
       if (mv.status !== "ready" || !mv.hasArtifact) {
         throw new ConflictError(`model version ${mv.name} is ${mv.status} and cannot predict`, { status: mv.status, collapseReasons: mv.collapseReasons });
       }

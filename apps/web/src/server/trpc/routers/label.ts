@@ -1,4 +1,4 @@
-import { assertLabelTarget, saveLabel } from "@hemaloop/db";
+import { assertLabelTarget, saveLabel } from "@hemaloop/db/queries";
 import { z } from "zod";
 import { roleProcedure, router } from "../init";
 
@@ -16,7 +16,7 @@ export const labelRouter = router({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      await assertLabelTarget(ctx.db, { projectId: ctx.project.id, cellId: input.cellId, classId: input.classId });
+      await assertLabelTarget(ctx.db, { project: ctx.project, cellId: input.cellId, classId: input.classId });
       return saveLabel(ctx.db, {
         cellId: input.cellId,
         classId: input.classId,

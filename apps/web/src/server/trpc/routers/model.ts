@@ -1,4 +1,4 @@
-import { getProjectClasses, getProjectModelVersion, listProjectModelVersions, publishModelVersion, recordAudit } from "@hemaloop/db";
+import { getProjectModelVersion, listProjectModelVersions, listSchemeClasses, publishModelVersion, recordAudit } from "@hemaloop/db/queries";
 import { z } from "zod";
 import { parseModelMetrics } from "../../ml-reports";
 import { roleProcedure, router } from "../init";
@@ -7,7 +7,7 @@ const modelRef = z.object({ modelVersionId: z.uuid() });
 
 export const modelRouter = router({
   /** The project's model versions (newest first): status, backbone, headline metrics, collapse reasons, current. */
-  list: roleProcedure("annotator").query(({ ctx }) => listProjectModelVersions(ctx.db, ctx.project.id)),
+  list: roleProcedure("annotator").query(({ ctx }) => listProjectModelVersions(ctx.db, ctx.project)),
 
   /**
    * One model version of the project with its full metrics (null when missing or not a report) and the
@@ -16,8 +16,8 @@ export const modelRouter = router({
   get: roleProcedure("annotator")
     .input(modelRef)
     .query(async ({ ctx, input }) => {
-      const mv = await getProjectModelVersion(ctx.db, { projectId: ctx.project.id, modelVersionId: input.modelVersionId });
-      const classes = await getProjectClasses(ctx.db, mv.schemeId);
+      const mv = await getProjectModelVersion(ctx.db, { project: ctx.project, modelVersionId: input.modelVersionId });
+      const classes = await listSchemeClasses(ctx.db, mv.schemeId);
       return { ...mv, metrics: parseModelMetrics(mv.metrics), classes };
     }),
 
@@ -25,7 +25,7 @@ export const modelRouter = router({
   publish: roleProcedure("lead")
     .input(modelRef)
     .mutation(async ({ ctx, input }) => {
-      const mv = await getProjectModelVersion(ctx.db, { projectId: ctx.project.id, modelVersionId: input.modelVersionId });
+      const mv = await getProjectModelVersion(ctx.db, { project: ctx.project, modelVersionId: input.modelVersionId });
       const before = ctx.project.currentModelVersionId;
       await publishModelVersion(ctx.db, mv.id);
       await recordAudit(ctx.db, {
