@@ -39,6 +39,19 @@ export default tseslint.config(
   },
   ...nextForReact,
   {
+    files: ["apps/web/src/**/*.{ts,tsx}"],
+    rules: {
+      // The root export re-exports the import pipeline (sharp, tiling); apps/web/test/import-graph.test.ts checks the graph.
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "@hemaloop/db", message: "Import a subpath (@hemaloop/db/queries, /client, /errors, ...): the root loads the import pipeline." }],
+          patterns: [{ group: ["@hemaloop/db/import", "@hemaloop/db/import/*", "sharp"], message: "The web app never loads the import pipeline or sharp." }],
+        },
+      ],
+    },
+  },
+  {
     files: ["packages/**/*.ts", "packages/**/*.tsx"],
     ignores: ["packages/*/test/**", "packages/*/src/cli/**", "packages/*/bench/**"],
     rules: {

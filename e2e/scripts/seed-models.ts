@@ -15,11 +15,11 @@ import {
   listModelVersions,
   listProjectDatasets,
   publishModelVersion,
-  resolveRuntimeConfig,
-  schema,
   upsertReviewQueue,
   writePredictions,
-} from "@hemaloop/db";
+} from "@hemaloop/db/queries";
+import { resolveRuntimeConfig } from "@hemaloop/db/runtime-config";
+import * as schema from "@hemaloop/db/schema";
 import { eq } from "drizzle-orm";
 import { openMigratedDb, repoRoot } from "../../packages/db/src/cli/cli-support";
 import { createRng as rng } from "../../packages/ml/src/data/rng";

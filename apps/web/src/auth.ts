@@ -1,4 +1,4 @@
-import { authenticateUser } from "@hemaloop/db";
+import { authenticateUser } from "@hemaloop/db/queries";
 import NextAuth from "next-auth";
 import Credentials from "next-auth/providers/credentials";
 import { z } from "zod";

@@ -1,4 +1,5 @@
-import { findEmbeddedServerUrl, resolveDbConfig, resolveRuntimeConfig, type DbConfig, type RuntimeConfig } from "@hemaloop/db";
+import type { DbConfig } from "@hemaloop/db/client";
+import { findEmbeddedServerUrl, resolveDbConfig, resolveRuntimeConfig, type RuntimeConfig } from "@hemaloop/db/runtime-config";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";

@@ -3,9 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { listDatasets } from "../src/queries/catalog";
-import { listProjectsForViewer } from "../src/queries/browse";
-import { getMembershipRole } from "../src/queries/projects";
+import { listProjectDatasets } from "../src/queries/datasets";
+import { getMembershipRole, listProjectsForViewer } from "../src/queries/projects";
 import { authenticateUser } from "../src/queries/users";
 import { auditEvent, cell, image, institution, institutionMember, label, labelHistory, projectDataset, user } from "../src/schema";
 import { DEMO_ANNOTATOR_LOGIN, DEMO_LOGIN, DEMO_REVIEWER_LOGIN, seedDemo, type SeedDemoResult } from "../src/seed/seed-demo";
@@ -35,8 +34,8 @@ describeEachDb("demo seed", (kind) => {
     expect(first.bccd).toMatchObject({ imported: 4, duplicates: 0, rejected: [], rejectedBoxes: [] });
     expect(first.bccd.labels).toBe(5); // the 5 Platelets boxes; the 67 WBC/RBC boxes wait for labelling
     expect(first.bccd.unlabeledCells).toBe(67);
-    const datasets = await listDatasets(t.db);
-    expect(datasets.map((d) => [d.institution, d.name, d.imageCount]).sort()).toEqual([
+    const datasets = await listProjectDatasets(t.db, first.projectId);
+    expect(datasets.map((d) => [d.institution, d.name, d.cropCount + d.fieldCount]).sort()).toEqual([
       ["BCCD (demo)", "bccd-demo", 4],
       ["Hospital Clinic Barcelona (demo)", "pbc-demo", 40],
     ]);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createDb, type Db, type DbHandle } from "../src/client";
 import { ConflictError, InvalidInputError, NotFoundError } from "../src/errors";
 import { recordAudit } from "../src/queries/audit";
-import { getProjectById } from "../src/queries/browse";
+import { getProjectById } from "../src/queries/projects";
 import { enqueueJob } from "../src/queries/jobs";
 import { saveLabel } from "../src/queries/labels";
 import { createModelVersion, finishModelVersion } from "../src/queries/models";

@@ -1,4 +1,4 @@
-import { createDb, type Db, type DbHandle } from "@hemaloop/db";
+import { createDb, type Db, type DbHandle } from "@hemaloop/db/client";
 import { getDbConfig } from "../env";
 
 /**

@@ -1,4 +1,5 @@
-import { dziKeyForTile, resolveStorageKeyAccess, type Db, type StorageKeyAccess } from "@hemaloop/db";
+import type { Db } from "@hemaloop/db/client";
+import { dziKeyForTile, resolveStorageKeyAccess, type StorageKeyAccess } from "@hemaloop/db/queries";
 import type { SessionUser } from "./trpc/init";
 
 /** Stored image files the file route serves; model artifacts and anything else are not reachable. */

@@ -1,4 +1,4 @@
-import { getPublicUserById } from "@hemaloop/db";
+import { getPublicUserById } from "@hemaloop/db/queries";
 import { auth } from "../auth";
 import { getDb } from "./db";
 import type { SessionUser } from "./trpc/init";

@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { Db } from "../client";
 import { NotFoundError } from "../errors";
 import { recordAudit } from "../queries/audit";
-import { ensureDataset, ensureInstitution } from "../queries/catalog";
+import { ensureDataset, ensureInstitution } from "../queries/datasets";
 import { getSchemeByKey, type SchemeWithClasses } from "../queries/schemes";
 import { image } from "../schema";
 import type { Storage } from "../storage/storage";

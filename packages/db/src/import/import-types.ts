@@ -1,4 +1,4 @@
-import type { DatasetProvenance } from "../queries/catalog";
+import type { DatasetProvenance } from "../queries/datasets";
 
 export type ImportSource =
   /** A folder of `<class>/<image>` (class folders may hold subfolders). */

@@ -1,6 +1,8 @@
-import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, notInArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
-import { cell, dataset, image, label, project, projectDataset, reviewQueueItem } from "../schema";
+import { cell, cellClass, dataset, image, label, modelVersion, prediction, project, projectDataset, reviewQueueItem } from "../schema";
+import { cellPlacementColumns, type CellPlacement } from "./cells";
+import type { ClassSummary } from "./schemes";
 
 export type PredictableCell = {
   cellId: string;
@@ -19,9 +21,11 @@ export async function listCellsForPrediction(
   projectId: string,
   options: { unlabeledOnly: boolean; limit?: number },
 ): Promise<PredictableCell[]> {
-  const [proj] = await db.select().from(project).where(eq(project.id, projectId));
-  if (!proj) return [];
-  const labelled = db.select({ id: label.cellId }).from(label).where(eq(label.schemeId, proj.schemeId));
+  const labelled = db
+    .select({ id: label.cellId })
+    .from(label)
+    .innerJoin(project, eq(project.schemeId, label.schemeId))
+    .where(eq(project.id, projectId));
   const rows = await db
     .select({
       cellId: cell.id,
@@ -82,11 +86,81 @@ export async function upsertReviewQueue(
   return written;
 }
 
-export async function listReviewQueue(db: DbOrTx, projectId: string, options: { limit?: number; statuses?: Array<(typeof reviewQueueItem.$inferSelect)["status"]> } = {}) {
-  return db
-    .select()
+type ReviewQueueStatus = (typeof reviewQueueItem.$inferSelect)["status"];
+
+export type ReviewQueuePreviewItem = CellPlacement & {
+  id: string;
+  priority: number;
+  strategy: string;
+  status: ReviewQueueStatus;
+  /** The prediction behind the ranking; null when it was removed since. */
+  prediction: {
+    id: string;
+    modelVersionId: string;
+    modelVersionName: string;
+    predictedClass: ClassSummary;
+    confidence: number;
+    leastConfidence: number;
+    margin: number;
+    entropy: number;
+    bald: number | null;
+  } | null;
+};
+
+/**
+ * The most uncertain cells of the project's review queue (highest priority first; pending unless other
+ * statuses are asked for), with what a preview needs: the cell's image and box, the predicted class and
+ * the uncertainty scores.
+ */
+export async function listProjectReviewQueue(
+  db: DbOrTx,
+  input: { projectId: string; limit?: number; statuses?: ReviewQueueStatus[] },
+): Promise<ReviewQueuePreviewItem[]> {
+  const rows = await db
+    .select({
+      ...cellPlacementColumns,
+      id: reviewQueueItem.id,
+      priority: reviewQueueItem.priority,
+      strategy: reviewQueueItem.strategy,
+      status: reviewQueueItem.status,
+      prediction: {
+        id: prediction.id,
+        modelVersionId: prediction.modelVersionId,
+        modelVersionName: modelVersion.name,
+        confidence: prediction.confidence,
+        leastConfidence: prediction.leastConfidence,
+        margin: prediction.margin,
+        entropy: prediction.entropy,
+        bald: prediction.bald,
+      },
+      predictedClass: { id: cellClass.id, key: cellClass.key, name: cellClass.name, color: cellClass.color, shortcut: cellClass.shortcut },
+    })
     .from(reviewQueueItem)
-    .where(and(eq(reviewQueueItem.projectId, projectId), inArray(reviewQueueItem.status, options.statuses ?? ["pending"])))
-    .orderBy(sql`${reviewQueueItem.priority} desc`, reviewQueueItem.id)
-    .limit(options.limit ?? 100);
+    .innerJoin(cell, eq(cell.id, reviewQueueItem.cellId))
+    .innerJoin(image, eq(image.id, cell.imageId))
+    .innerJoin(dataset, eq(dataset.id, image.datasetId))
+    .leftJoin(prediction, eq(prediction.id, reviewQueueItem.predictionId))
+    .leftJoin(modelVersion, eq(modelVersion.id, prediction.modelVersionId))
+    .leftJoin(cellClass, eq(cellClass.id, prediction.predictedClassId))
+    .where(and(eq(reviewQueueItem.projectId, input.projectId), inArray(reviewQueueItem.status, input.statuses ?? ["pending"])))
+    .orderBy(desc(reviewQueueItem.priority), asc(reviewQueueItem.id))
+    .limit(input.limit ?? 50);
+  return rows.map(({ prediction: p, predictedClass: c, ...item }) => ({
+    ...item,
+    // Left joins: a prediction removed since leaves its columns null.
+    prediction:
+      p?.id && p.modelVersionId && c?.id && c.key && c.name && c.color
+        ? {
+            id: p.id,
+            modelVersionId: p.modelVersionId,
+            modelVersionName: p.modelVersionName ?? "",
+            predictedClass: { id: c.id, key: c.key, name: c.name, color: c.color, shortcut: c.shortcut },
+            confidence: p.confidence!,
+            leastConfidence: p.leastConfidence!,
+            margin: p.margin!,
+            entropy: p.entropy!,
+            bald: p.bald,
+          }
+        : null,
+  }));
 }

@@ -11,6 +11,18 @@ export async function listSchemes(db: DbOrTx): Promise<SchemeWithClasses[]> {
   return schemes.map((s) => ({ ...s, classes: classes.filter((c) => c.schemeId === s.id) }));
 }
 
+/** A class as pages show it: key, name, colour and keyboard shortcut. */
+export type ClassSummary = { id: string; key: string; name: string; color: string; shortcut: string | null };
+
+/** The classes of a scheme in their display order. */
+export async function listSchemeClasses(db: DbOrTx, schemeId: string): Promise<ClassSummary[]> {
+  return db
+    .select({ id: cellClass.id, key: cellClass.key, name: cellClass.name, color: cellClass.color, shortcut: cellClass.shortcut })
+    .from(cellClass)
+    .where(eq(cellClass.schemeId, schemeId))
+    .orderBy(asc(cellClass.ordinal));
+}
+
 export async function getSchemeByKey(db: DbOrTx, key: string): Promise<SchemeWithClasses> {
   const [scheme] = await db.select().from(classScheme).where(eq(classScheme.key, key));
   if (!scheme) throw new NotFoundError(`class scheme "${key}"`);

@@ -22,6 +22,17 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 export type PublicUser = { id: string; email: string; name: string; isSystemAdmin: boolean };
 
+/** Who is asking: enough to decide visibility without another lookup. */
+export type Viewer = Pick<PublicUser, "id" | "isSystemAdmin">;
+
+export async function getPublicUserById(db: DbOrTx, id: string): Promise<PublicUser | null> {
+  const [row] = await db
+    .select({ id: user.id, email: user.email, name: user.name, isSystemAdmin: user.isSystemAdmin })
+    .from(user)
+    .where(eq(user.id, id));
+  return row ?? null;
+}
+
 /** Creates the user or, when the email exists, returns it unchanged (seeding is idempotent). */
 export async function ensureUser(
   db: DbOrTx,

@@ -1,7 +1,7 @@
 import type { DbOrTx } from "../client";
-import { assertLabelTarget } from "../queries/browse";
+import { assertLabelTarget } from "../queries/cells";
 import { saveLabel, type SavedLabel } from "../queries/labels";
-import type { ProjectActor } from "./actor";
+import { lockProject, type ProjectActor } from "./actor";
 
 export type SaveProjectLabelInput = {
   cellId: string;
@@ -21,7 +21,9 @@ export async function saveProjectLabel(
   input: SaveProjectLabelInput,
 ): Promise<SavedLabel> {
   return db.transaction(async (tx) => {
-    await assertLabelTarget(tx, { projectId: actor.projectId, cellId: input.cellId, classId: input.classId });
+    // Shared lock: the project's scheme cannot change under the class check before the label commits.
+    const project = await lockProject(tx, actor.projectId);
+    await assertLabelTarget(tx, { project, cellId: input.cellId, classId: input.classId });
     return saveLabel(tx, {
       cellId: input.cellId,
       classId: input.classId,

@@ -1,5 +1,5 @@
 import type { Db } from "../../src/client";
-import { ensureDataset, ensureInstitution } from "../../src/queries/catalog";
+import { ensureDataset, ensureInstitution } from "../../src/queries/datasets";
 import { getSchemeByKey } from "../../src/queries/schemes";
 import { ensureUser } from "../../src/queries/users";
 import { cell, image } from "../../src/schema";

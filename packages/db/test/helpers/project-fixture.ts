@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Db } from "../../src/client";
 import { cell, image } from "../../src/schema";
-import { ensureDataset, ensureInstitution } from "../../src/queries/catalog";
+import { ensureDataset, ensureInstitution } from "../../src/queries/datasets";
 import { saveLabel } from "../../src/queries/labels";
 import { addProjectDataset, ensureProject, setMembership } from "../../src/queries/projects";
 import { getSchemeByKey } from "../../src/queries/schemes";

@@ -1,13 +1,6 @@
-import {
-  DomainError,
-  getMembershipRole,
-  getProjectById,
-  getProjectBySlug,
-  hasProjectRole,
-  type Db,
-  type Project,
-  type ProjectRole,
-} from "@hemaloop/db";
+import type { Db } from "@hemaloop/db/client";
+import { DomainError } from "@hemaloop/db/errors";
+import { getMembershipRole, getProjectById, getProjectBySlug, hasProjectRole, type Project, type ProjectRole } from "@hemaloop/db/queries";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { randomUUID } from "node:crypto";
 import superjson from "superjson";

@@ -1,4 +1,4 @@
-import { listProjectCells } from "@hemaloop/db";
+import { listProjectCells } from "@hemaloop/db/queries";
 import { z } from "zod";
 import { roleProcedure, router } from "../init";
 
@@ -15,5 +15,5 @@ export const cellRouter = router({
   /** A page of cells with thumbnail key, imported label and my own label (with its version). */
   list: roleProcedure("annotator")
     .input(cellListInput)
-    .query(({ ctx, input }) => listProjectCells(ctx.db, { ...input, projectId: ctx.project.id, readerId: ctx.user.id })),
+    .query(({ ctx, input }) => listProjectCells(ctx.db, { ...input, project: ctx.project, readerId: ctx.user.id })),
 });

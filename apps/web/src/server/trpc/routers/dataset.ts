@@ -1,4 +1,4 @@
-import { listProjectDatasets } from "@hemaloop/db";
+import { listProjectDatasets } from "@hemaloop/db/queries";
 import { roleProcedure, router } from "../init";
 
 export const datasetRouter = router({

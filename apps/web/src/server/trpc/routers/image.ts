@@ -1,4 +1,4 @@
-import { getProjectImage } from "@hemaloop/db";
+import { getProjectImage } from "@hemaloop/db/queries";
 import { z } from "zod";
 import { roleProcedure, router } from "../init";
 
@@ -6,5 +6,5 @@ export const imageRouter = router({
   /** An image of the project with all its cells (boxes for the field viewer). */
   get: roleProcedure("annotator")
     .input(z.object({ imageId: z.uuid() }))
-    .query(({ ctx, input }) => getProjectImage(ctx.db, { projectId: ctx.project.id, imageId: input.imageId, readerId: ctx.user.id })),
+    .query(({ ctx, input }) => getProjectImage(ctx.db, { project: ctx.project, imageId: input.imageId, readerId: ctx.user.id })),
 });

@@ -1,4 +1,4 @@
-import { getProjectJobDetail, listProjectJobSummaries } from "@hemaloop/db";
+import { getProjectJobDetail, listProjectJobSummaries } from "@hemaloop/db/queries";
 import { cancelJob, enqueueLodocvPlan, enqueuePredictJob, enqueueTrainJob, type ProjectActor } from "@hemaloop/db/services";
 import {
   backboneSchema,

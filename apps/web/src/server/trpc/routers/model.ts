@@ -1,4 +1,4 @@
-import { getProjectClasses, getProjectModelVersion, listProjectModelVersions } from "@hemaloop/db";
+import { listSchemeClasses, getProjectModelVersion, listProjectModelVersions } from "@hemaloop/db/queries";
 import { publishModel } from "@hemaloop/db/services";
 import { z } from "zod";
 import { parseModelMetrics } from "../../ml-reports";
@@ -8,7 +8,7 @@ const modelRef = z.object({ modelVersionId: z.uuid() });
 
 export const modelRouter = router({
   /** The project's model versions (newest first): status, backbone, headline metrics, collapse reasons, current. */
-  list: roleProcedure("annotator").query(({ ctx }) => listProjectModelVersions(ctx.db, ctx.project.id)),
+  list: roleProcedure("annotator").query(({ ctx }) => listProjectModelVersions(ctx.db, ctx.project)),
 
   /**
    * One model version of the project with its full metrics (null when missing or not a report) and the
@@ -17,8 +17,8 @@ export const modelRouter = router({
   get: roleProcedure("annotator")
     .input(modelRef)
     .query(async ({ ctx, input }) => {
-      const mv = await getProjectModelVersion(ctx.db, { projectId: ctx.project.id, modelVersionId: input.modelVersionId });
-      const classes = await getProjectClasses(ctx.db, mv.schemeId);
+      const mv = await getProjectModelVersion(ctx.db, { project: ctx.project, modelVersionId: input.modelVersionId });
+      const classes = await listSchemeClasses(ctx.db, mv.schemeId);
       return { ...mv, metrics: parseModelMetrics(mv.metrics), classes };
     }),
 

@@ -1,4 +1,4 @@
-import { getProjectOverview, listProjectImages, listProjectsForViewer } from "@hemaloop/db";
+import { getProjectOverview, listProjectImages, listProjectsForViewer } from "@hemaloop/db/queries";
 import { z } from "zod";
 import { protectedProcedure, roleProcedure, router } from "../init";
 
@@ -8,7 +8,7 @@ export const projectRouter = router({
 
   /** One project with its scheme, datasets (with provenance) and per-class label counts. */
   get: roleProcedure("annotator").query(async ({ ctx }) => ({
-    ...(await getProjectOverview(ctx.db, ctx.project.id)),
+    ...(await getProjectOverview(ctx.db, ctx.project)),
     role: ctx.role,
   })),
 

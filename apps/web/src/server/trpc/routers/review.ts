@@ -1,4 +1,4 @@
-import { listProjectReviewQueue } from "@hemaloop/db";
+import { listProjectReviewQueue } from "@hemaloop/db/queries";
 import { z } from "zod";
 import { roleProcedure, router } from "../init";
 

@@ -1,6 +1,6 @@
 "use client";
 
-import type { CellLabelRef, CellListItem, ClassSummary } from "@hemaloop/db";
+import type { CellLabelRef, CellListItem, ClassSummary } from "@hemaloop/db/queries";
 import { ClassChip, cropBackground } from "@hemaloop/ui";
 import { useMutation } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";

@@ -1,4 +1,4 @@
-import { hasProjectRole } from "@hemaloop/db";
+import { hasProjectRole } from "@hemaloop/db/queries";
 import { formatMetric } from "@hemaloop/ui";
 import type { Metadata } from "next";
 import Link from "next/link";

@@ -1,6 +1,6 @@
 "use client";
 
-import type { CellLabelRef, CellListItem, ClassSummary } from "@hemaloop/db";
+import type { CellLabelRef, CellListItem, ClassSummary } from "@hemaloop/db/queries";
 import { ClassChip } from "@hemaloop/ui";
 import { DeepZoomViewer, type DeepZoomViewerHandle, type ViewerBox } from "@hemaloop/ui/viewer";
 import { useMutation } from "@tanstack/react-query";
