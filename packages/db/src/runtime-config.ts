@@ -58,6 +58,11 @@ const startEnvSchema = z.object({
   HEMALOOP_NO_TRAINER: z.enum(["", "0", "1"]).optional(),
 });
 
+/** Explicit demo mode: `--demo` on the command line or HEMALOOP_DEMO=1 (never the default). */
+export function isDemoMode(argv: string[], env: Record<string, string | undefined>): boolean {
+  return argv.includes("--demo") || env.HEMALOOP_DEMO === "1" || env.HEMALOOP_DEMO === "true";
+}
+
 export function resolveStartOptions(argv: string[], env: Record<string, string | undefined>): StartOptions {
   const unknown = argv.filter((arg) => arg !== "--demo");
   if (unknown.length > 0) throw new Error(`unknown argument ${unknown[0]} (npm start takes only --demo; npm run demo is the short form)`);
@@ -65,7 +70,7 @@ export function resolveStartOptions(argv: string[], env: Record<string, string |
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
   const e = parsed.data;
   return {
-    demo: argv.includes("--demo") || e.HEMALOOP_DEMO === "1" || e.HEMALOOP_DEMO === "true",
+    demo: isDemoMode(argv, env),
     host: e.HEMALOOP_HOST || "127.0.0.1",
     port: e.PORT ?? 3000,
     dbPort: e.HEMALOOP_DB_PORT ?? 54329,
