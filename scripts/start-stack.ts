@@ -1,28 +1,55 @@
-// Starts the whole product on embedded defaults (or on DATABASE_URL when set):
-// migrate + seed, serve the database to the other processes, build and start the web app, start a trainer.
-import { createDb, resolveRuntimeConfig, seedBuiltInSchemes, type DbHandle } from "@hemaloop/db";
+// Starts the whole product on embedded defaults (or on DATABASE_URL when set): migrate (+ the demo
+// project in demo mode), serve the database to the other processes, build and start the web app, start a trainer.
+// `npm start` is the product: no demo logins. `npm run demo` (= `npm start -- --demo`, or HEMALOOP_DEMO=1)
+// adds the demo project and the logins whose passwords the README publishes.
+import {
+  authSecretFile,
+  createDb,
+  embeddedPasswordFile,
+  ensurePrivateDir,
+  isLoopbackHost,
+  readOrCreateSecretFile,
+  resolveRuntimeConfig,
+  resolveStartOptions,
+  seedBuiltInSchemes,
+  type DbHandle,
+} from "@hemaloop/db";
+import { countActiveSystemAdmins } from "@hemaloop/db/admin";
 import { startEmbeddedServer } from "@hemaloop/db/embedded-server";
-import { DEMO_LOGIN, seedDemo } from "@hemaloop/db/seed-demo";
+import { DEMO_LOGIN, disableDemoUsers, seedDemo } from "@hemaloop/db/seed-demo";
 import { createLocalStorage } from "@hemaloop/db/storage";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const config = resolveRuntimeConfig(process.env, root);
-const port = Number(process.env.PORT ?? 3000);
-const dbPort = Number(process.env.HEMALOOP_DB_PORT ?? 54329);
-const startTrainer = process.env.HEMALOOP_NO_TRAINER !== "1";
-mkdirSync(config.dataDir, { recursive: true });
+let options: ReturnType<typeof resolveStartOptions>;
+try {
+  options = resolveStartOptions(process.argv.slice(2), process.env);
+} catch (error) {
+  console.error(`[hemaloop] ${(error as Error).message}`);
+  process.exit(2);
+}
+const { demo, host, port, dbPort, startTrainer } = options;
+ensurePrivateDir(config.dataDir);
 
-async function seed(handle: DbHandle) {
+let adminCount = 0;
+let disabledDemoUsers: string[] = [];
+
+async function prepare(handle: DbHandle) {
   await seedBuiltInSchemes(handle.db);
-  const storage = createLocalStorage(config.storageDir);
-  const t0 = Date.now();
-  await seedDemo(handle.db, storage, { fixtureDir: path.join(root, "fixtures", "demo") });
-  console.log(`[hemaloop] demo project ready (${Date.now() - t0} ms)`);
+  if (demo) {
+    const storage = createLocalStorage(config.storageDir);
+    const t0 = Date.now();
+    await seedDemo(handle.db, storage, { fixtureDir: path.join(root, "fixtures", "demo") });
+    console.log(`[hemaloop] demo project ready (${Date.now() - t0} ms)`);
+  } else {
+    // A data dir (or DATABASE_URL) used by an earlier demo run still holds the published logins.
+    disabledDemoUsers = await disableDemoUsers(handle.db);
+  }
+  adminCount = await countActiveSystemAdmins(handle.db);
 }
 
 let databaseUrl: string;
@@ -30,19 +57,34 @@ let stopDatabase: () => Promise<void>;
 if (config.databaseUrl) {
   const handle = await createDb({ url: config.databaseUrl });
   await handle.migrate();
-  await seed(handle);
+  await prepare(handle);
   await handle.close();
   databaseUrl = config.databaseUrl;
   stopDatabase = async () => {};
   console.log("[hemaloop] using PostgreSQL from DATABASE_URL");
 } else {
-  const server = await startEmbeddedServer({ dataDir: config.dataDir, pgliteDir: config.pgliteDir, port: dbPort, prepare: seed });
+  const password = readOrCreateSecretFile(embeddedPasswordFile(config.dataDir));
+  const server = await startEmbeddedServer({ dataDir: config.dataDir, pgliteDir: config.pgliteDir, port: dbPort, password, prepare });
   databaseUrl = server.url;
   stopDatabase = server.stop;
-  console.log(`[hemaloop] embedded PostgreSQL (PGlite) in ${config.pgliteDir}, served at ${server.url}`);
+  const shown = new URL(server.url);
+  shown.password = "***";
+  console.log(`[hemaloop] embedded PostgreSQL (PGlite) in ${config.pgliteDir}, served at ${shown} (password in ${embeddedPasswordFile(config.dataDir)})`);
 }
 
-const authSecret = process.env.AUTH_SECRET ?? readOrCreateSecret(path.join(config.dataDir, "auth-secret"));
+if (disabledDemoUsers.length > 0) {
+  console.warn(
+    `\n[hemaloop] WARNING: demo logins from an earlier \`npm run demo\` were disabled (their passwords are published):\n` +
+      `  ${disabledDemoUsers.join(", ")}\n` +
+      (process.env.AUTH_SECRET
+        ? "  Sessions they already hold stay valid until AUTH_SECRET changes: change it.\n"
+        : "  The auth secret was rotated, so sessions they already held are signed out.\n") +
+      "  `npm run demo` turns them back on.\n",
+  );
+  // Auth.js sessions are JWTs signed with this secret: a new one ends every session issued before.
+  if (!process.env.AUTH_SECRET) rmSync(authSecretFile(config.dataDir), { force: true });
+}
+const authSecret = process.env.AUTH_SECRET ?? readOrCreateSecretFile(authSecretFile(config.dataDir));
 const childEnv = {
   ...process.env,
   DATABASE_URL: databaseUrl,
@@ -67,7 +109,7 @@ if (needsWebBuild()) {
 const children: ChildProcess[] = [];
 const nextBin = path.join(root, "node_modules", ".bin", "next");
 // Each child leads its own process group so shutdown also reaches the servers they spawn.
-children.push(spawn(nextBin, ["start", "-p", String(port)], { cwd: webDir, stdio: "inherit", env: childEnv, detached: true }));
+children.push(spawn(nextBin, ["start", "-H", host, "-p", String(port)], { cwd: webDir, stdio: "inherit", env: childEnv, detached: true }));
 if (startTrainer) {
   children.push(
     spawn(path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "apps", "trainer", "src", "main.ts")], {
@@ -78,10 +120,24 @@ if (startTrainer) {
     }),
   );
 }
-await waitForHttp(`http://localhost:${port}/sign-in`, 120_000);
-console.log(
-  `\n  HemaLoop is running at http://localhost:${port}\n  Sign in as ${DEMO_LOGIN.email} / ${DEMO_LOGIN.password}\n  (Ctrl+C stops the web app, the trainer and the embedded database)\n`,
-);
+const anyInterface = host === "0.0.0.0" || host === "::";
+const probeHost = anyInterface ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+await waitForHttp(`http://${probeHost}:${port}/sign-in`, 120_000);
+// localhost, not 127.0.0.1, for loopback: Auth.js's CSRF check wants the host Next redirects to.
+const url = isLoopbackHost(host) ? `http://localhost:${port}` : `http://${anyInterface ? "<this machine>" : probeHost}:${port}`;
+const lines = [`HemaLoop is running at ${url}${isLoopbackHost(host) ? "" : ` (listening on ${host}: reachable from other machines)`}`];
+if (demo) {
+  lines.push(`DEMO MODE: sign in as ${DEMO_LOGIN.email} / ${DEMO_LOGIN.password} (published passwords: never expose a demo)`);
+} else if (adminCount === 0) {
+  lines.push("Nobody can administer this instance yet. Create the first admin (password printed once):");
+  lines.push("  npm run admin -- create-admin --email you@example.org --name \"Your Name\"");
+  lines.push("To try HemaLoop with the demo project and demo logins instead: npm run demo");
+}
+lines.push("(Ctrl+C stops the web app, the trainer and the embedded database)");
+console.log(`\n${lines.map((l) => `  ${l}`).join("\n")}\n`);
+if (demo && !isLoopbackHost(host)) {
+  console.warn(`[hemaloop] WARNING: demo mode with HEMALOOP_HOST=${host}: anyone who can reach this port can sign in as an admin.`);
+}
 
 let stopping = false;
 async function shutdown(code: number) {
@@ -102,13 +158,6 @@ function killGroup(child: ChildProcess) {
   } catch {
     child.kill("SIGTERM");
   }
-}
-
-function readOrCreateSecret(file: string): string {
-  if (existsSync(file)) return readFileSync(file, "utf8").trim();
-  const secret = randomBytes(32).toString("base64url");
-  writeFileSync(file, secret, { mode: 0o600 });
-  return secret;
 }
 
 /** Rebuild when there is no build or any web/ui/db source is newer than it. */

@@ -1,4 +1,5 @@
-// Playwright's web server: a fresh temporary HEMALOOP_DATA_DIR, migrate + seed (the demo fixture),
+// Playwright's web server, in explicit demo mode (HEMALOOP_DEMO=1: the specs sign in with the demo
+// logins): a fresh temporary HEMALOOP_DATA_DIR, migrate + seed (the demo fixture),
 // then seed-models.ts (finished model versions, a LODOCV run, a review queue), then `next start` on
 // the already built apps/web/.next (built here only when missing).
 // E2E_DATABASE_URL runs it against a PostgreSQL server instead of the embedded PGlite.
@@ -20,6 +21,7 @@ const env = {
   HEMALOOP_DATA_DIR: dataDir,
   HEMALOOP_STORAGE_DIR: path.join(dataDir, "storage"),
   AUTH_SECRET: randomBytes(32).toString("hex"),
+  HEMALOOP_DEMO: "1",
   AUTH_TRUST_HOST: "true",
   NEXT_TELEMETRY_DISABLED: "1",
   NODE_ENV: "production",
@@ -57,7 +59,7 @@ if (!existsSync(path.join(webDir, ".next", "BUILD_ID"))) {
   run(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"], webDir);
 }
 
-const next = spawn(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(port)], {
+const next = spawn(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
   cwd: webDir,
   env,
   stdio: "inherit",

@@ -1,5 +1,13 @@
 import type { DbConfig } from "@hemaloop/db/client";
-import { findEmbeddedServerUrl, resolveDbConfig, resolveRuntimeConfig, type RuntimeConfig } from "@hemaloop/db/runtime-config";
+import {
+  authSecretFile,
+  findEmbeddedServerUrl,
+  readOrCreateSecretFile,
+  resolveDbConfig,
+  resolveRuntimeConfig,
+  type RuntimeConfig,
+} from "@hemaloop/db/runtime-config";
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
@@ -22,7 +30,13 @@ const webEnvSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.AUTH_SECRET) {
-      ctx.addIssue({ code: "custom", path: ["AUTH_SECRET"], message: "AUTH_SECRET is required in production" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["AUTH_SECRET"],
+        message:
+          "AUTH_SECRET is required in production (`next start`): `npm start` generates one in <data dir>/auth-secret; " +
+          "elsewhere set it, e.g. AUTH_SECRET=$(openssl rand -base64 32)",
+      });
     }
   });
 
@@ -35,8 +49,6 @@ export type WebEnv = {
   /** DATABASE_URL, HEMALOOP_DATA_DIR, HEMALOOP_STORAGE_DIR, ... (shared with the trainer and CLIs). */
   runtime: RuntimeConfig;
 };
-
-const DEV_SECRET = "hemaloop-development-secret-do-not-use-in-production";
 
 /** Walks up from `start` to the workspace root (the package.json named "hemaloop"). */
 export function findRepoRoot(start: string): string {
@@ -64,14 +76,25 @@ export function parseWebEnv(env: Record<string, string | undefined>, cwd = proce
   }
   const e = parsed.data;
   const repoRoot = e.HEMALOOP_REPO_ROOT ? path.resolve(e.HEMALOOP_REPO_ROOT) : findRepoRoot(cwd);
+  const runtime = resolveRuntimeConfig(env, repoRoot);
   return {
     nodeEnv: e.NODE_ENV,
-    authSecret: e.AUTH_SECRET ?? DEV_SECRET,
+    authSecret: e.AUTH_SECRET ?? generatedAuthSecret(e.NODE_ENV, runtime.dataDir),
     trustHost: e.AUTH_TRUST_HOST || e.NODE_ENV !== "production",
     repoRoot,
     dbMaxConnections: e.HEMALOOP_DB_MAX_CONNECTIONS,
-    runtime: resolveRuntimeConfig(env, repoRoot),
+    runtime,
   };
+}
+
+/**
+ * Never a constant: a known secret would let anyone forge session cookies. `next dev` keeps one per data
+ * dir (the file npm start also uses, so sessions survive restarts); tests get a fresh one per process.
+ */
+function generatedAuthSecret(nodeEnv: WebEnv["nodeEnv"], dataDir: string): string {
+  if (nodeEnv === "production") throw new Error("AUTH_SECRET is required in production"); // refined above
+  if (nodeEnv === "test") return randomBytes(32).toString("hex");
+  return readOrCreateSecretFile(authSecretFile(dataDir));
 }
 
 const store = globalThis as unknown as { __hemaloopWebEnv?: WebEnv };

@@ -1,6 +1,8 @@
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { findRepoRoot, parseWebEnv } from "../src/env";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -11,7 +13,7 @@ describe("web environment", () => {
   });
 
   it("uses embedded defaults without DATABASE_URL", () => {
-    const env = parseWebEnv({ NODE_ENV: "development" }, path.join(repoRoot, "apps/web"));
+    const env = parseWebEnv({ NODE_ENV: "test" }, path.join(repoRoot, "apps/web"));
     expect(env.runtime.databaseUrl).toBeUndefined();
     expect(env.runtime.dataDir).toBe(path.join(repoRoot, ".data"));
     expect(env.trustHost).toBe(true);
@@ -34,9 +36,51 @@ describe("web environment", () => {
     expect(env.trustHost).toBe(true);
   });
 
-  it("requires AUTH_SECRET in production and rejects bad values", () => {
-    expect(() => parseWebEnv({ NODE_ENV: "production" }, repoRoot)).toThrow(/AUTH_SECRET/);
+  it("requires AUTH_SECRET in production (next start outside npm start) and rejects bad values", () => {
+    expect(() => parseWebEnv({ NODE_ENV: "production" }, repoRoot)).toThrow(/AUTH_SECRET is required in production .*npm start.*openssl rand/);
     expect(() => parseWebEnv({ NODE_ENV: "development", AUTH_SECRET: "short" }, repoRoot)).toThrow(/AUTH_SECRET/);
     expect(() => parseWebEnv({ NODE_ENV: "development", HEMALOOP_DB_MAX_CONNECTIONS: "0" }, repoRoot)).toThrow();
+  });
+
+  describe("generated auth secret (never a constant)", () => {
+    const tmp = mkdtempSync(path.join(tmpdir(), "hemaloop-web-env-"));
+    afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+    it("in development: generated once per data dir, kept owner-only, read back on the next start", () => {
+      const dataDir = path.join(tmp, "dev-a");
+      const first = parseWebEnv({ NODE_ENV: "development", HEMALOOP_DATA_DIR: dataDir }, repoRoot).authSecret;
+      expect(first).toMatch(/^[0-9a-f]{64}$/);
+      const file = path.join(dataDir, "auth-secret");
+      expect(readFileSync(file, "utf8").trim()).toBe(first);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      expect(parseWebEnv({ NODE_ENV: "development", HEMALOOP_DATA_DIR: dataDir }, repoRoot).authSecret).toBe(first);
+      const other = parseWebEnv({ NODE_ENV: "development", HEMALOOP_DATA_DIR: path.join(tmp, "dev-b") }, repoRoot).authSecret;
+      expect(other).not.toBe(first);
+    });
+
+    it("tightens an existing world-readable data dir", () => {
+      const dataDir = path.join(tmp, "dev-loose");
+      parseWebEnv({ NODE_ENV: "development", HEMALOOP_DATA_DIR: dataDir }, repoRoot);
+      chmodSync(dataDir, 0o755);
+      parseWebEnv({ NODE_ENV: "development", HEMALOOP_DATA_DIR: dataDir }, repoRoot);
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    });
+
+    it("an explicit AUTH_SECRET wins and writes nothing", () => {
+      const dataDir = path.join(tmp, "explicit");
+      const env = parseWebEnv({ NODE_ENV: "development", AUTH_SECRET: "s".repeat(40), HEMALOOP_DATA_DIR: dataDir }, repoRoot);
+      expect(env.authSecret).toBe("s".repeat(40));
+      expect(existsSync(path.join(dataDir, "auth-secret"))).toBe(false);
+    });
+
+    it("in tests: random per parse, nothing written to the data dir", () => {
+      const dataDir = path.join(tmp, "test-mode");
+      const a = parseWebEnv({ NODE_ENV: "test", HEMALOOP_DATA_DIR: dataDir }, repoRoot).authSecret;
+      const b = parseWebEnv({ NODE_ENV: "test", HEMALOOP_DATA_DIR: dataDir }, repoRoot).authSecret;
+      expect(a).toMatch(/^[0-9a-f]{64}$/);
+      expect(a).not.toBe(b);
+      expect(existsSync(dataDir)).toBe(false);
+    });
   });
 });

@@ -1,13 +1,13 @@
-import { count, eq, isNotNull } from "drizzle-orm";
+import { and, count, eq, isNotNull } from "drizzle-orm";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { listProjectDatasets } from "../src/queries/datasets";
 import { getMembershipRole, listProjectsForViewer } from "../src/queries/projects";
-import { authenticateUser } from "../src/queries/users";
+import { authenticateUser, ensureUser } from "../src/queries/users";
 import { auditEvent, cell, image, institution, institutionMember, label, labelHistory, projectDataset, user } from "../src/schema";
-import { DEMO_ANNOTATOR_LOGIN, DEMO_LOGIN, DEMO_REVIEWER_LOGIN, seedDemo, type SeedDemoResult } from "../src/seed/seed-demo";
+import { DEMO_ANNOTATOR_LOGIN, DEMO_LOGIN, DEMO_LOGINS, DEMO_REVIEWER_LOGIN, disableDemoUsers, seedDemo, type SeedDemoResult } from "../src/seed/seed-demo";
 import { createLocalStorage, type LocalStorage } from "../src/storage";
 import { demoFixtureDir, listFiles } from "./fixtures/import-test-files";
 import { createTestDb, describeEachDb, type TestDb } from "./helpers/test-db";
@@ -77,5 +77,26 @@ describeEachDb("demo seed", (kind) => {
     expect(again.projectId).toBe(first.projectId);
     expect(await counts()).toEqual(before);
     expect(await listFiles(storage.rootDir)).toEqual(filesBefore);
+  });
+
+  it("a non-demo start disables every published demo login (audited) and a demo run restores them", async () => {
+    const other = await ensureUser(t.db, { email: "real@example.org", name: "Real", password: "a real password" });
+    const demoAudit = async (action: string) =>
+      (await t.db.select({ n: count() }).from(auditEvent).where(and(eq(auditEvent.action, action), eq(auditEvent.entityType, "user"))))[0]!.n;
+
+    expect(await disableDemoUsers(t.db)).toEqual(DEMO_LOGINS.map((l) => l.email).sort());
+    for (const login of DEMO_LOGINS) expect(await authenticateUser(t.db, login.email, login.password)).toBeNull();
+    expect(await demoAudit("user.demo-disable")).toBe(3);
+    // The accounts stay (their labels and memberships point at them); only the password is gone.
+    expect(await t.db.select({ n: count() }).from(user).where(isNotNull(user.passwordHash))).toEqual([{ n: 1 }]);
+    expect(await authenticateUser(t.db, "real@example.org", "a real password")).toEqual(other);
+    // Idempotent: nothing left to disable, no new events.
+    expect(await disableDemoUsers(t.db)).toEqual([]);
+    expect(await demoAudit("user.demo-disable")).toBe(3);
+
+    const again = await seedDemo(t.db, storage, { fixtureDir: demoFixtureDir });
+    expect(again.projectId).toBe(first.projectId);
+    for (const login of DEMO_LOGINS) expect(await authenticateUser(t.db, login.email, login.password)).not.toBeNull();
+    expect(await demoAudit("user.demo-enable")).toBe(3);
   });
 });

@@ -4,7 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { createDb, type DbHandle } from "../client";
-import { resolveDbConfig, type RuntimeConfig } from "../runtime-config";
+import { ensurePrivateDir, resolveDbConfig, type RuntimeConfig } from "../runtime-config";
 import { seedBuiltInSchemes } from "../seed/seed-schemes";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
@@ -39,6 +39,7 @@ export async function openMigratedDb(config: RuntimeConfig): Promise<{ handle: D
     await assertReachable(dbConfig.url);
   } else {
     where = `PGlite ${dbConfig.dataDir}`;
+    ensurePrivateDir(config.dataDir);
     mkdirSync(dbConfig.dataDir!, { recursive: true });
   }
   let handle: DbHandle;

@@ -1,11 +1,20 @@
-// npm run seed: migrate, built-in schemes, then the demo project from fixtures/demo (all idempotent).
+// npm run seed -- --demo (or HEMALOOP_DEMO=1): migrate, built-in schemes, then the demo project from
+// fixtures/demo with its published logins (all idempotent). Refuses without the explicit demo flag: a
+// deployment that runs it by mistake would get an admin whose password is in the README.
 import path from "node:path";
-import { resolveRuntimeConfig } from "../runtime-config";
+import { isDemoMode, resolveRuntimeConfig } from "../runtime-config";
 import { DEMO_LOGIN, seedDemo } from "../seed/seed-demo";
 import { createLocalStorage } from "../storage";
-import { openMigratedDb, repoRoot, runCli } from "./cli-support";
+import { CliError, openMigratedDb, repoRoot, runCli } from "./cli-support";
 
 runCli(async () => {
+  if (!isDemoMode(process.argv.slice(2), process.env)) {
+    throw new CliError(
+      "the demo seed creates logins whose passwords are published; run it only for a demo: npm run seed -- --demo (or HEMALOOP_DEMO=1).\n" +
+        "For a real instance: npm run migrate, then npm run admin -- create-admin --email <email>",
+      2,
+    );
+  }
   const config = resolveRuntimeConfig(process.env, repoRoot);
   const { handle, where } = await openMigratedDb(config);
   try {

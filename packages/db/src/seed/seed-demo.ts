@@ -1,9 +1,12 @@
+import { and, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import path from "node:path";
-import type { Db } from "../client";
+import type { Db, DbOrTx } from "../client";
 import { importImages } from "../import/import-images";
 import type { ImportResult } from "../import/import-types";
 import { addProjectDataset, ensureProject, setMembership } from "../queries/projects";
-import { addInstitutionMember, ensureUser, type PublicUser } from "../queries/users";
+import { recordAudit } from "../queries/audit";
+import { addInstitutionMember, ensureUser, findUserByEmail, hashPassword, type PublicUser } from "../queries/users";
+import { user } from "../schema";
 import type { Storage } from "../storage/storage";
 
 /** The login printed by `npm start`. Demo credentials only: never used outside the demo seed. */
@@ -11,6 +14,13 @@ export const DEMO_LOGIN = { email: "demo@hemaloop.local", password: "hemaloop-de
 export const DEMO_ANNOTATOR_LOGIN = { email: "annotator@hemaloop.local", password: "hemaloop-annotator" } as const;
 export const DEMO_REVIEWER_LOGIN = { email: "reviewer@hemaloop.local", password: "hemaloop-reviewer" } as const;
 export const DEMO_PROJECT_SLUG = "pbc-demo";
+/** Every account whose password is published in the README: they may only sign in in demo mode. */
+export const DEMO_LOGINS = [DEMO_LOGIN, DEMO_ANNOTATOR_LOGIN, DEMO_REVIEWER_LOGIN] as const;
+
+export function isDemoEmail(email: string): boolean {
+  const normalized = email.trim().toLowerCase();
+  return DEMO_LOGINS.some((login) => login.email === normalized);
+}
 
 export const DEMO_PBC = {
   institution: "Hospital Clinic Barcelona (demo)",
@@ -53,9 +63,9 @@ export async function seedDemo(
   storage: Storage,
   options: { fixtureDir: string; maxImagePixels?: number },
 ): Promise<SeedDemoResult> {
-  const lead = await ensureUser(db, { ...DEMO_LOGIN, name: "Demo Lead", isSystemAdmin: true });
-  const annotator = await ensureUser(db, { ...DEMO_ANNOTATOR_LOGIN, name: "Demo Annotator" });
-  const reviewer = await ensureUser(db, { ...DEMO_REVIEWER_LOGIN, name: "Demo Reviewer" });
+  const lead = await ensureDemoUser(db, { ...DEMO_LOGIN, name: "Demo Lead", isSystemAdmin: true });
+  const annotator = await ensureDemoUser(db, { ...DEMO_ANNOTATOR_LOGIN, name: "Demo Annotator" });
+  const reviewer = await ensureDemoUser(db, { ...DEMO_REVIEWER_LOGIN, name: "Demo Reviewer" });
   const maxImagePixels = options.maxImagePixels ?? 50_000_000;
 
   const pbc = await importImages(db, storage, {
@@ -97,4 +107,43 @@ export async function seedDemo(
   await setMembership(db, { projectId: project.id, userId: reviewer.id, role: "reviewer" });
 
   return { projectId: project.id, users: { lead, annotator, reviewer }, pbc, bccd };
+}
+
+/** Creates a demo user, or gives a demo user disabled by a non-demo start its published password back. */
+async function ensureDemoUser(db: Db, input: { email: string; password: string; name: string; isSystemAdmin?: boolean }): Promise<PublicUser> {
+  const created = await ensureUser(db, input);
+  if ((await findUserByEmail(db, input.email))?.passwordHash) return created;
+  const passwordHash = await hashPassword(input.password);
+  await db.transaction(async (tx) => {
+    const [enabled] = await tx
+      .update(user)
+      .set({ passwordHash })
+      .where(and(eq(user.id, created.id), isNull(user.passwordHash)))
+      .returning({ id: user.id });
+    if (enabled) await recordDemoAudit(tx, enabled.id, "user.demo-enable", { canSignIn: false }, { canSignIn: true });
+  });
+  return created;
+}
+
+/**
+ * Outside demo mode the published demo passwords must not open anything: takes the password off every
+ * demo account that still has one (the accounts and their labels stay; a later demo run restores the
+ * password). One transaction: the updates and their audit events land together or not at all.
+ * Returns the emails that were disabled (empty when there was nothing to do).
+ */
+export async function disableDemoUsers(db: Db): Promise<string[]> {
+  return db.transaction(async (tx) => {
+    const disabled = await tx
+      .update(user)
+      .set({ passwordHash: null })
+      .where(and(inArray(user.email, DEMO_LOGINS.map((l) => l.email)), isNotNull(user.passwordHash)))
+      .returning({ id: user.id, email: user.email });
+    for (const row of disabled) await recordDemoAudit(tx, row.id, "user.demo-disable", { canSignIn: true }, { canSignIn: false });
+    return disabled.map((row) => row.email).sort();
+  });
+}
+
+function recordDemoAudit(tx: DbOrTx, userId: string, action: string, before: unknown, after: unknown) {
+  // No actor: the launcher does this, not a signed-in person.
+  return recordAudit(tx, { actorId: null, action, entityType: "user", entityId: userId, before, after });
 }
