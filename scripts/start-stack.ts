@@ -3,7 +3,7 @@
 import { createDb, resolveRuntimeConfig, seedBuiltInSchemes, type DbHandle } from "@hemaloop/db";
 import { startEmbeddedServer } from "@hemaloop/db/embedded-server";
 import { DEMO_LOGIN, seedDemo } from "@hemaloop/db/seed-demo";
-import { createLocalStorage } from "@hemaloop/db/storage";
+import { createStorage } from "@hemaloop/db/storage";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -19,7 +19,7 @@ mkdirSync(config.dataDir, { recursive: true });
 
 async function seed(handle: DbHandle) {
   await seedBuiltInSchemes(handle.db);
-  const storage = createLocalStorage(config.storageDir);
+  const storage = createStorage(config.storage);
   const t0 = Date.now();
   await seedDemo(handle.db, storage, { fixtureDir: path.join(root, "fixtures", "demo") });
   console.log(`[hemaloop] demo project ready (${Date.now() - t0} ms)`);

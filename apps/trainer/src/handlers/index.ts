@@ -1,5 +1,5 @@
 import type { JobType } from "@hemaloop/db";
-import { createLocalStorage } from "@hemaloop/db/storage";
+import { createStorage } from "@hemaloop/db/storage";
 import type { TrainerConfig } from "../env";
 import type { JobHandler } from "../worker";
 import { createLodocvHandler } from "./lodocv-handler";
@@ -8,8 +8,8 @@ import { createTrainHandler } from "./train-handler";
 
 /** The job types this trainer runs. */
 export function createJobHandlers(config: TrainerConfig): Partial<Record<JobType, JobHandler>> {
-  const storage = createLocalStorage(config.runtime.storageDir);
-  const deps = { storage, tfBackend: config.tfBackend, trainThreads: config.trainThreads };
+  const storage = createStorage(config.runtime.storage);
+  const deps = { storage, cacheDir: config.runtime.cacheDir, tfBackend: config.tfBackend, trainThreads: config.trainThreads };
   return {
     train: createTrainHandler(deps),
     predict: createPredictHandler(deps),

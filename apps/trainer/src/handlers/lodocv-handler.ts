@@ -1,5 +1,5 @@
 import { enqueueJob, listTrainingCells, schema, type DbOrTx } from "@hemaloop/db";
-import type { LocalStorage } from "@hemaloop/db/storage";
+import { createLocalFiles, type Storage } from "@hemaloop/db/storage";
 import {
   aggregateLodocv,
   computeClassificationReport,
@@ -12,7 +12,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { PermanentJobError, type JobHandler } from "../worker";
 import { ensureMlBackend } from "./ml-backend";
-import { runTrainingOnItems, toLabeledItem } from "./training-run";
+import { runTrainingOnItems, toLabeledItems } from "./training-run";
 
 const trainSettings = {
   backbone: z.enum(["resnet", "mobilenet-v2", "small-cnn"]).default("resnet"),
@@ -37,9 +37,10 @@ export type LodocvParentResult = {
   summary: ReturnType<typeof aggregateLodocv> | null;
 };
 
-type Deps = { storage: LocalStorage; tfBackend: BackendPreference; trainThreads?: number };
+type Deps = { storage: Storage; cacheDir?: string; tfBackend: BackendPreference; trainThreads?: number };
 
 export function createLodocvHandler(deps: Deps): JobHandler {
+  const files = createLocalFiles(deps.storage, deps.cacheDir);
   return async (ctx) => {
     const parsed = lodocvPayloadSchema.safeParse({ role: "plan", ...ctx.job.payload });
     if (!parsed.success) throw new PermanentJobError(`invalid lodocv payload: ${parsed.error.message}`);
@@ -83,7 +84,7 @@ export function createLodocvHandler(deps: Deps): JobHandler {
     await ensureMlBackend(deps.tfBackend);
     const classKeys = payload.classKeys;
     const usable = cells.filter((c) => classKeys.includes(c.classKey));
-    const items = usable.map((c) => toLabeledItem(c, deps.storage));
+    const items = await toLabeledItems(usable, files);
     const labels = usable.map((c) => classKeys.indexOf(c.classKey));
     const testIdx = usable.flatMap((c, i) => (c.datasetId === payload.heldOutDatasetId ? [i] : []));
     const trainPool = usable.flatMap((c, i) => (c.datasetId === payload.heldOutDatasetId ? [] : [i]));
