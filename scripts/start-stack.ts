@@ -17,7 +17,7 @@ import {
 import { countActiveSystemAdmins } from "@hemaloop/db/admin";
 import { startEmbeddedServer } from "@hemaloop/db/embedded-server";
 import { DEMO_LOGIN, disableDemoUsers, seedDemo } from "@hemaloop/db/seed-demo";
-import { createLocalStorage } from "@hemaloop/db/storage";
+import { createStorage } from "@hemaloop/db/storage";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
@@ -41,7 +41,7 @@ let disabledDemoUsers: string[] = [];
 async function prepare(handle: DbHandle) {
   await seedBuiltInSchemes(handle.db);
   if (demo) {
-    const storage = createLocalStorage(config.storageDir);
+    const storage = createStorage(config.storage);
     const t0 = Date.now();
     await seedDemo(handle.db, storage, { fixtureDir: path.join(root, "fixtures", "demo") });
     console.log(`[hemaloop] demo project ready (${Date.now() - t0} ms)`);

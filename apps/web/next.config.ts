@@ -13,7 +13,7 @@ const nextConfig: NextConfig = {
   // The workspace packages export TypeScript source with extensionless imports.
   transpilePackages: ["@hemaloop/db", "@hemaloop/ml", "@hemaloop/ui"],
   // Native / wasm / socket packages stay plain Node requires (never bundled, never run at build time).
-  serverExternalPackages: ["@electric-sql/pglite", "@electric-sql/pglite-socket", "postgres", "sharp"],
+  serverExternalPackages: ["@electric-sql/pglite", "@electric-sql/pglite-socket", "postgres", "sharp", "@aws-sdk/lib-storage"],
   poweredByHeader: false,
   reactStrictMode: true,
   outputFileTracingRoot: repoRoot,

@@ -1,5 +1,5 @@
 import type { JobType } from "@hemaloop/db";
-import { createLocalStorage } from "@hemaloop/db/storage";
+import { createStorage } from "@hemaloop/db/storage";
 import type { TrainerConfig } from "../env";
 import type { JobHandler } from "../worker";
 import { createLodocvHandler } from "./lodocv-handler";
@@ -9,8 +9,8 @@ import { createTrainHandler } from "./train-handler";
 
 /** The job types this trainer runs. */
 export function createJobHandlers(config: TrainerConfig): Partial<Record<JobType, JobHandler>> {
-  const storage = createLocalStorage(config.runtime.storageDir);
-  const deps = { storage, tfBackend: config.tfBackend, trainThreads: config.trainThreads };
+  const storage = createStorage(config.runtime.storage);
+  const deps = { storage, cacheDir: config.runtime.cacheDir, tfBackend: config.tfBackend, trainThreads: config.trainThreads };
   return {
     train: createTrainHandler(deps),
     predict: createPredictHandler(deps),
@@ -20,6 +20,6 @@ export function createJobHandlers(config: TrainerConfig): Partial<Record<JobType
 
 /** What a stale sweep calls to delete the files of model versions a dead worker left half-trained. */
 export function createOrphanedModelFileRemover(config: TrainerConfig): (modelVersionIds: string[]) => Promise<void> {
-  const storage = createLocalStorage(config.runtime.storageDir);
+  const storage = createStorage(config.runtime.storage);
   return (ids) => removeModelVersionFiles(storage, ids);
 }

@@ -1,5 +1,5 @@
 import { listTrainingCells, recordChildJobResult, savePlanWithChildJobs } from "@hemaloop/db";
-import type { LocalStorage } from "@hemaloop/db/storage";
+import { createLocalFiles, type Storage } from "@hemaloop/db/storage";
 import {
   aggregateLodocv,
   computeClassificationReport,
@@ -11,7 +11,7 @@ import {
 import { lodocvPayloadSchema, type LodocvFoldJobResult, type LodocvPlanResult } from "@hemaloop/ml/contracts";
 import { PermanentJobError, type JobContext, type JobHandler } from "../worker";
 import { ensureMlBackend } from "./ml-backend";
-import { runTrainingOnItems, toLabeledItem } from "./training-run";
+import { runTrainingOnItems, toLabeledItems } from "./training-run";
 
 type FoldRecord = LodocvFoldResult & { datasetId: string; n: number };
 /** The plan job's result as the trainer writes it (the contract's LodocvPlanResult, with typed folds). */
@@ -23,9 +23,10 @@ export type LodocvParentResult = LodocvPlanResult & {
   summary: ReturnType<typeof aggregateLodocv> | null;
 };
 
-type Deps = { storage: LocalStorage; tfBackend: BackendPreference; trainThreads?: number };
+type Deps = { storage: Storage; cacheDir?: string; tfBackend: BackendPreference; trainThreads?: number };
 
 export function createLodocvHandler(deps: Deps): JobHandler {
+  const files = createLocalFiles(deps.storage, deps.cacheDir);
   return async (ctx) => {
     const parsed = lodocvPayloadSchema.safeParse({ role: "plan", ...ctx.job.payload });
     if (!parsed.success) throw new PermanentJobError(`invalid lodocv payload: ${parsed.error.message}`);
@@ -68,7 +69,7 @@ export function createLodocvHandler(deps: Deps): JobHandler {
     await ensureMlBackend(deps.tfBackend);
     const classKeys = payload.classKeys;
     const usable = cells.filter((c) => classKeys.includes(c.classKey));
-    const items = usable.map((c) => toLabeledItem(c, deps.storage));
+    const items = await toLabeledItems(usable, files);
     const labels = usable.map((c) => classKeys.indexOf(c.classKey));
     const testIdx = usable.flatMap((c, i) => (c.datasetId === payload.heldOutDatasetId ? [i] : []));
     const trainPool = usable.flatMap((c, i) => (c.datasetId === payload.heldOutDatasetId ? [] : [i]));

@@ -1,4 +1,4 @@
-import type { LocalStorage } from "@hemaloop/db/storage";
+import type { Storage } from "@hemaloop/db/storage";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -16,7 +16,7 @@ export function modelArtifactPrefix(modelVersionId: string): string {
 }
 
 /** Deletes what a half-trained model version left: its storage prefix and its local work dir. */
-export async function removeModelVersionFiles(storage: LocalStorage, modelVersionIds: string[]): Promise<void> {
+export async function removeModelVersionFiles(storage: Storage, modelVersionIds: string[]): Promise<void> {
   for (const id of modelVersionIds) {
     await storage.deletePrefix(modelArtifactPrefix(id));
     await rm(modelWorkDir(id), { recursive: true, force: true });

@@ -7,7 +7,7 @@ import {
   writePredictions,
   type PredictionInput,
 } from "@hemaloop/db";
-import type { LocalStorage } from "@hemaloop/db/storage";
+import { createLocalFiles, type Storage } from "@hemaloop/db/storage";
 import {
   assembleBatch,
   createOnnxClassifier,
@@ -25,13 +25,14 @@ import { predictPayloadSchema, type PredictJobResult, type UncertaintyStrategy }
 import { PermanentJobError, type JobHandler } from "../worker";
 import { ensureMlBackend } from "./ml-backend";
 
-type PredictDeps = { storage: LocalStorage; tfBackend: BackendPreference };
+type PredictDeps = { storage: Storage; cacheDir?: string; tfBackend: BackendPreference };
 
 /**
  * Scores a project's cells with a model version: mean probabilities and uncertainty (least
  * confidence, margin, entropy, MC-dropout BALD), written idempotently; the review queue is re-ranked.
  */
 export function createPredictHandler(deps: PredictDeps): JobHandler {
+  const files = createLocalFiles(deps.storage, deps.cacheDir);
   return async (ctx) => {
     const parsed = predictPayloadSchema.safeParse(ctx.job.payload);
     if (!parsed.success) throw new PermanentJobError(`invalid predict payload: ${parsed.error.message}`);
@@ -47,7 +48,7 @@ export function createPredictHandler(deps: PredictDeps): JobHandler {
     if (mv.status !== "ready") throw new PermanentJobError(`model version is ${mv.status}`);
 
     await ensureMlBackend(deps.tfBackend);
-    const { model, config } = await loadClassifierArtifacts(deps.storage.resolvePath(mv.artifactKey.replace(/\/$/, "")));
+    const { model, config } = await loadClassifierArtifacts(await files.directoryOf(mv.artifactKey));
     // Deterministic scoring goes through ONNX Runtime (several times faster than tfjs-wasm);
     // MC-dropout needs the tfjs graph, whose head passes are cheap.
     const onnx = payload.mcPasses === 0 ? await openOnnx(deps.storage, mv.onnxKey, (line) => ctx.log(line, "warn")) : null;
@@ -57,8 +58,9 @@ export function createPredictHandler(deps: PredictDeps): JobHandler {
       if (schemeIndex.some((i) => i < 0)) throw new PermanentJobError("model classes are not in the project's scheme");
 
       const cells = await listCellsForPrediction(ctx.db, proj.id, { unlabeledOnly: payload.unlabeledOnly });
-      const items: ImageItem[] = cells.map((c) => ({
-        file: deps.storage.resolvePath(c.storageKey),
+      const paths = await files.pathsOf(cells.map((c) => c.storageKey));
+      const items: ImageItem[] = cells.map((c, i) => ({
+        file: paths[i]!,
         ...(c.box ? { box: c.box } : {}),
       }));
       let done = 0;
@@ -131,7 +133,7 @@ function priorityOf(row: PredictionInput, strategy: UncertaintyStrategy): number
   }
 }
 
-async function openOnnx(storage: LocalStorage, key: string | null, warn: (line: string) => Promise<void>): Promise<BatchClassifier | null> {
+async function openOnnx(storage: Storage, key: string | null, warn: (line: string) => Promise<void>): Promise<BatchClassifier | null> {
   if (!key) return null;
   try {
     return await createOnnxClassifier(await storage.read(key));

@@ -10,7 +10,7 @@ import {
   type DbOrTx,
 } from "@hemaloop/db";
 import { finishTrainedModel } from "@hemaloop/db/services";
-import type { LocalStorage } from "@hemaloop/db/storage";
+import { createLocalFiles, type LocalFiles, type Storage } from "@hemaloop/db/storage";
 import {
   computeClassificationReport,
   DEFAULT_CROP_MARGIN,
@@ -24,22 +24,24 @@ import {
   type TrainConfig,
 } from "@hemaloop/ml";
 import { trainPayloadSchema, type ModelMetricsReport, type TrainJobResult } from "@hemaloop/ml/contracts";
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { PermanentJobError, type JobHandler } from "../worker";
 import { ensureMlBackend } from "./ml-backend";
 import { modelArtifactPrefix, modelWorkDir, removeModelVersionFiles } from "./model-files";
-import { runTrainingOnItems, toLabeledItem } from "./training-run";
+import { runTrainingOnItems, toLabeledItems } from "./training-run";
 
 const MIN_PER_CLASS = 2;
 
-type TrainDeps = { storage: LocalStorage; tfBackend: BackendPreference; trainThreads?: number };
+/** cacheDir: where keys of a remote storage are copied for reading (images, base models). */
+type TrainDeps = { storage: Storage; cacheDir?: string; tfBackend: BackendPreference; trainThreads?: number };
 
 /**
  * Freezes the project's labelled set, trains, evaluates on a held-out split, stores the artifacts
  * (tfjs + ONNX) and registers a model version. The collapse guard decides whether it is published.
  */
 export function createTrainHandler(deps: TrainDeps): JobHandler {
+  const files = createLocalFiles(deps.storage, deps.cacheDir);
   return async (ctx) => {
     const parsed = trainPayloadSchema.safeParse(ctx.job.payload);
     if (!parsed.success) throw new PermanentJobError(`invalid train payload: ${parsed.error.message}`);
@@ -63,7 +65,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
     // Train on the classes that have data; the artifact records which ones the head predicts.
     const classKeys = present.map((c) => c.key);
     const usable = cells.filter((c) => classKeys.includes(c.classKey));
-    const items = usable.map((c) => toLabeledItem(c, deps.storage));
+    const items = await toLabeledItems(usable, files);
     const labels = usable.map((c) => classKeys.indexOf(c.classKey));
     await ctx.log(`training set: ${usable.length} cells, classes ${classKeys.join(", ")}`);
 
@@ -74,7 +76,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
       seed: payload.seed,
       workers: deps.trainThreads ?? 1,
       ...(payload.epochs ? { epochs: payload.epochs } : {}),
-      ...(await resolveBaseModel(ctx.db, deps.storage, payload.baseModelVersionId, payload.frozenEpochs)),
+      ...(await resolveBaseModel(ctx.db, files, payload.baseModelVersionId, payload.frozenEpochs)),
     };
     const modelVersion = await createModelVersion(ctx.db, {
       projectId: proj.id,
@@ -139,7 +141,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
       result.model.dispose();
       await assertJobLease(ctx.db, ctx.lease);
       const prefix = modelArtifactPrefix(modelVersion.id);
-      for (const file of await readdir(artifactDir)) await deps.storage.putFile(prefix + file, path.join(artifactDir, file));
+      await deps.storage.putDirectory(prefix, artifactDir);
 
       const metrics: ModelMetricsReport = { ...report, split: evalIndices === split.test ? "test" : "val", n: evalIndices.length, history: result.history, stopReason: result.stopReason };
       // Finishing and publishing hold the job's lease: a worker whose job was re-queued publishes nothing.
@@ -174,12 +176,12 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
 /** Pretrained settings for a base model version whose artifact is in storage. */
 async function resolveBaseModel(
   db: DbOrTx,
-  storage: LocalStorage,
+  files: LocalFiles,
   baseModelVersionId: string | undefined,
   frozenEpochs: number,
 ): Promise<Pick<TrainConfig, "pretrained"> | Record<string, never>> {
   if (!baseModelVersionId) return {};
   const base = await getModelVersion(db, baseModelVersionId).catch(() => null);
   if (!base?.artifactKey || base.status !== "ready") throw new PermanentJobError("the base model is missing, unfinished or rejected");
-  return { pretrained: { location: storage.resolvePath(base.artifactKey.replace(/\/$/, "")), frozenEpochs } };
+  return { pretrained: { location: await files.directoryOf(base.artifactKey), frozenEpochs } };
 }

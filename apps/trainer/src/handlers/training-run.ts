@@ -1,5 +1,5 @@
 import type { TrainingCell } from "@hemaloop/db";
-import type { LocalStorage } from "@hemaloop/db/storage";
+import type { LocalFiles } from "@hemaloop/db/storage";
 import {
   loadImageSet,
   predictImageSet,
@@ -59,13 +59,15 @@ export async function runTrainingOnItems(ctx: JobContext, input: TrainingRunInpu
   return { result, set, evalProbs: preds.probs };
 }
 
-export function toLabeledItem(cell: TrainingCell, storage: LocalStorage): LabeledItem {
-  return {
-    file: storage.resolvePath(cell.storageKey),
+/** Training items read from local files: the local backend's own, or cached copies of a bucket's keys. */
+export async function toLabeledItems(cells: readonly TrainingCell[], files: LocalFiles): Promise<LabeledItem[]> {
+  const paths = await files.pathsOf(cells.map((cell) => cell.storageKey));
+  return cells.map((cell, i) => ({
+    file: paths[i]!,
     label: cell.classKey,
     ...(cell.patient ? { patient: cell.patient } : {}),
     ...(cell.smear ? { smear: cell.smear } : {}),
     site: cell.datasetName,
     ...(cell.box ? { box: cell.box } : {}),
-  };
+  }));
 }

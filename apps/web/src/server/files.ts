@@ -1,5 +1,8 @@
 import type { Db } from "@hemaloop/db/client";
 import { dziKeyForTile, resolveStorageKeyAccess, type StorageKeyAccess } from "@hemaloop/db/queries";
+import type { Storage } from "@hemaloop/db/storage";
+import { Readable } from "node:stream";
+import parseRange from "range-parser";
 import type { SessionUser } from "./trpc/init";
 
 /** Stored image files the file route serves; model artifacts and anything else are not reachable. */
@@ -56,4 +59,48 @@ export async function checkFileAccess(db: Db, user: SessionUser, key: string): P
   if (cache.size >= MAX_ENTRIES) cache.clear();
   cache.set(cacheKey, { access, until: now + TTL_MS });
   return access;
+}
+
+function plainResponse(status: number, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(message, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers } });
+}
+
+/**
+ * Streams a stored file from any backend (local directory or bucket) with its cache headers: 304 for a
+ * matching If-None-Match, 206 for one satisfiable byte range (416 otherwise), 200 for the rest.
+ * Access must be checked before calling this.
+ */
+export async function serveStoredFile(storage: Storage, key: string, request: Request): Promise<Response> {
+  const stat = await storage.stat(key);
+  if (!stat) return plainResponse(404, "file missing from storage");
+
+  // Keys are content-addressed, so the bytes behind a key never change.
+  const etag = `"${stat.size.toString(16)}-${Math.floor(stat.modifiedAt.getTime() / 1000).toString(16)}"`;
+  const headers = new Headers({
+    "content-type": contentTypeFor(key),
+    "cache-control": "private, max-age=31536000, immutable",
+    etag,
+    "accept-ranges": "bytes",
+    "x-content-type-options": "nosniff",
+  });
+  if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
+
+  const rangeHeader = request.headers.get("range");
+  const ifRange = request.headers.get("if-range");
+  // A range only applies to the version the client already has part of.
+  const range = rangeHeader && (!ifRange || ifRange === etag) ? parseRange(stat.size, rangeHeader, { combine: true }) : undefined;
+  if (range === -1) return plainResponse(416, "range not satisfiable", { "content-range": `bytes */${stat.size}` });
+  // Malformed (-2), other units or several ranges: the whole file, as RFC 9110 allows.
+  if (typeof range === "object" && range.type === "bytes" && range.length === 1) {
+    const { start, end } = range[0]!;
+    headers.set("content-range", `bytes ${start}-${end}/${stat.size}`);
+    headers.set("content-length", String(end - start + 1));
+    return new Response(toWebStream(storage.createReadStream(key, { start, end })), { status: 206, headers });
+  }
+  headers.set("content-length", String(stat.size));
+  return new Response(toWebStream(storage.createReadStream(key)), { status: 200, headers });
+}
+
+function toWebStream(stream: Readable): ReadableStream<Uint8Array> {
+  return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
 }

@@ -6,7 +6,7 @@ import sharp from "sharp";
 import { z } from "zod";
 import { type ImportProgress, ImportSetupError, importImages, type ImportSource, validateImportSource } from "../import";
 import { resolveRuntimeConfig } from "../runtime-config";
-import { createLocalStorage } from "../storage";
+import { createStorage } from "../storage";
 import { CliError, openMigratedDb, repoRoot, runCli } from "./cli-support";
 
 const USAGE = `usage: npm run import -- (--dir <folder> | --manifest <file.csv> | --voc <folder>)
@@ -127,7 +127,10 @@ async function main() {
     throw new CliError(`bad environment: ${(error as Error).message}`, 2);
   }
   if (args["database-url"]) config = { ...config, databaseUrl: args["database-url"] };
-  if (args["storage-dir"]) config = { ...config, storageDir: path.resolve(args["storage-dir"]) };
+  if (args["storage-dir"]) {
+    const storageDir = path.resolve(args["storage-dir"]);
+    config = { ...config, storageDir, storage: { kind: "local" as const, dir: storageDir } };
+  }
   const maxImagePixels = args["max-pixels"] ?? config.maxImagePixels;
 
   const source: ImportSource = args.dir
@@ -146,8 +149,8 @@ async function main() {
   // Decoded pixels are used once; libvips' operation cache would only hold memory.
   sharp.cache(false);
   const { handle, where } = await openMigratedDb(config);
-  const storage = createLocalStorage(config.storageDir);
-  console.error(`[import] ${source.kind} ${"dir" in source ? source.dir : source.file} -> ${where}, storage ${storage.rootDir}`);
+  const storage = createStorage(config.storage);
+  console.error(`[import] ${source.kind} ${"dir" in source ? source.dir : source.file} -> ${where}, storage ${storage.location}`);
 
   const abort = new AbortController();
   const onSigint = () => {

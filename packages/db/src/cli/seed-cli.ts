@@ -4,7 +4,7 @@
 import path from "node:path";
 import { isDemoMode, resolveRuntimeConfig } from "../runtime-config";
 import { DEMO_LOGIN, seedDemo } from "../seed/seed-demo";
-import { createLocalStorage } from "../storage";
+import { createStorage } from "../storage";
 import { CliError, openMigratedDb, repoRoot, runCli } from "./cli-support";
 
 runCli(async () => {
@@ -18,7 +18,7 @@ runCli(async () => {
   const config = resolveRuntimeConfig(process.env, repoRoot);
   const { handle, where } = await openMigratedDb(config);
   try {
-    const storage = createLocalStorage(config.storageDir);
+    const storage = createStorage(config.storage);
     const result = await seedDemo(handle.db, storage, {
       fixtureDir: path.join(repoRoot, "fixtures", "demo"),
       maxImagePixels: config.maxImagePixels,
@@ -27,7 +27,7 @@ runCli(async () => {
       for (const rejected of r.rejected) console.error(`warning: ${name}: ${rejected.file}: ${rejected.reason}`);
       console.log(`${name}: imported=${r.imported} duplicates=${r.duplicates} rejected=${r.rejected.length} cells=${r.cells}`);
     }
-    console.log(`demo project "pbc-demo" ready in ${where}, storage ${storage.rootDir}`);
+    console.log(`demo project "pbc-demo" ready in ${where}, storage ${storage.location}`);
     console.log(`sign in as ${DEMO_LOGIN.email} / ${DEMO_LOGIN.password}`);
   } finally {
     await handle.close();

@@ -2,7 +2,7 @@ import { and, desc, eq } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { ConflictError, NotFoundError } from "../errors";
 import { evaluation, modelVersion, project } from "../schema";
-import { failTrainingModelVersionsOfJobs, withJobLease, type JobLease } from "./jobs";
+import { failTrainingModelVersionsOfJobs } from "./jobs";
 
 export type ModelVersion = typeof modelVersion.$inferSelect;
 

@@ -118,8 +118,8 @@ export function createLocalStorage(rootDir: string): LocalStorage {
       }
     },
 
-    createReadStream(key) {
-      return createReadStream(resolvePath(key));
+    createReadStream(key, range) {
+      return createReadStream(resolvePath(key), range ?? {});
     },
 
     async stat(key) {

@@ -5,12 +5,15 @@ export type StorageBody = Buffer | Uint8Array | Readable;
 
 export type StorageStat = { size: number; modifiedAt: Date };
 
+/** Byte offsets, both inclusive (as in fs.createReadStream and HTTP Range). */
+export type ReadRange = { start?: number; end?: number };
+
 /**
  * Blob storage for images, thumbnails, Deep Zoom pyramids and model artifacts, addressed by
- * POSIX-style relative keys ("images/ab/<sha>.jpg"). The local directory implementation is the
- * default; an S3-compatible one can implement the same interface later:
- * - put/putFile -> PutObject (S3 writes are already atomic: an object appears whole or not at all);
- *   putDirectory -> one PutObject per file; writers put Deep Zoom tiles first and the .dzi last, so
+ * POSIX-style relative keys ("images/ab/<sha>.jpg"). The local directory (local-storage.ts) is the
+ * default; the S3-compatible one (s3-storage.ts) maps the interface like this:
+ * - put/putFile -> PutObject, or a multipart upload for streams (S3 writes are already atomic: an
+ *   object appears whole or not at all); putDirectory -> one upload per file; writers put Deep Zoom tiles first and the .dzi last, so
  *   the descriptor's existence means the pyramid is complete on any backend.
  * - exists/stat -> HeadObject; read/createReadStream -> GetObject (createReadStream returns a
  *   PassThrough that fails with the request's error, so callers handle errors the same way).
@@ -34,8 +37,11 @@ export interface Storage {
   exists(key: string): Promise<boolean>;
   /** Throws StorageNotFoundError when missing. */
   read(key: string): Promise<Buffer>;
-  /** The stream emits an error with code "ENOENT" when the key is missing (as StorageNotFoundError does). */
-  createReadStream(key: string): Readable;
+  /**
+   * The bytes of key (or of `range`). The stream emits an error with code "ENOENT" when the key is
+   * missing (as StorageNotFoundError does); invalid keys throw at once.
+   */
+  createReadStream(key: string, range?: ReadRange): Readable;
   /** null when missing. */
   stat(key: string): Promise<StorageStat | null>;
   /** No error when the key is already gone. */

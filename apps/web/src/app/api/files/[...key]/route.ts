@@ -1,6 +1,5 @@
-import { Readable } from "node:stream";
 import { getDb } from "../../../../server/db";
-import { checkFileAccess, contentTypeFor, parseFileKey } from "../../../../server/files";
+import { checkFileAccess, parseFileKey, serveStoredFile } from "../../../../server/files";
 import { getSessionUser } from "../../../../server/session";
 import { getStorage } from "../../../../server/storage";
 
@@ -11,8 +10,8 @@ function refuse(status: number, message: string): Response {
 }
 
 /**
- * Streams an image, thumbnail, Deep Zoom descriptor or tile from storage to a signed-in user who may
- * see the image's dataset (project member, institution member or system admin).
+ * Streams an image, thumbnail, Deep Zoom descriptor or tile from storage (local directory or bucket)
+ * to a signed-in user who may see the image's dataset (project member, institution member or system admin).
  */
 export async function GET(request: Request, context: { params: Promise<{ key: string[] }> }): Promise<Response> {
   const user = await getSessionUser();
@@ -25,20 +24,5 @@ export async function GET(request: Request, context: { params: Promise<{ key: st
   if (access === "not_found") return refuse(404, "not found");
   if (access === "forbidden") return refuse(403, "you may not see this dataset");
 
-  const storage = getStorage();
-  const stat = await storage.stat(key);
-  if (!stat) return refuse(404, "file missing from storage");
-
-  // Keys are content-addressed, so the bytes behind a key never change.
-  const etag = `"${stat.size.toString(16)}-${Math.floor(stat.modifiedAt.getTime() / 1000).toString(16)}"`;
-  const headers = new Headers({
-    "content-type": contentTypeFor(key),
-    "cache-control": "private, max-age=31536000, immutable",
-    etag,
-    "x-content-type-options": "nosniff",
-  });
-  if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
-  headers.set("content-length", String(stat.size));
-  const body = Readable.toWeb(storage.createReadStream(key)) as ReadableStream<Uint8Array>;
-  return new Response(body, { status: 200, headers });
+  return serveStoredFile(getStorage(), key, request);
 }
