@@ -64,7 +64,7 @@ export function createLodocvHandler(deps: Deps): JobHandler {
       const { role: _role, ...settings } = payload;
       // The plan is stored before any fold can run, in the same transaction that enqueues them.
       await ctx.db.transaction(async (tx) => {
-        await tx.update(schema.job).set({ result: result as unknown as Record<string, unknown> }).where(eq(schema.job.id, ctx.job.id));
+        await tx.update(schema.job).set({ result }).where(eq(schema.job.id, ctx.job.id));
         for (const fold of runnable) {
           await enqueueJob(tx, {
             type: "lodocv",
@@ -127,6 +127,6 @@ async function recordFold(db: DbOrTx, parentJobId: string, fold: FoldRecord): Pr
     result.folds[fold.datasetId] = fold;
     const done = Object.values(result.folds);
     if (done.length >= result.plannedFolds) result.summary = aggregateLodocv(done, result.classKeys);
-    await tx.update(schema.job).set({ result: result as unknown as Record<string, unknown> }).where(eq(schema.job.id, parentJobId));
+    await tx.update(schema.job).set({ result }).where(eq(schema.job.id, parentJobId));
   });
 }

@@ -154,7 +154,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
       const metrics = { ...report, split: evalIndices === split.test ? "test" : "val", n: evalIndices.length, history: result.history, stopReason: result.stopReason };
       const finished = await finishModelVersion(ctx.db, {
         id: modelVersion.id,
-        metrics: metrics as unknown as Record<string, unknown>,
+        metrics,
         artifactKey: prefix,
         onnxKey: `${prefix}model.onnx`,
         collapseReasons: verdict.collapsed ? verdict.reasons : [],
