@@ -66,7 +66,10 @@ export default tseslint.config(
     ignores: ["packages/*/test/**", "packages/*/src/cli/**", "packages/*/bench/**"],
     rules: {
       // Packages receive configuration from the apps; only apps read the environment.
-      "no-restricted-properties": ["error", { object: "process", property: "env", message: "Packages never read process.env; pass config down from the app." }],
+      "no-restricted-properties": [
+        "error",
+        { object: "process", property: "env", message: "Packages never read process.env; pass config down from the app." },
+      ],
     },
   },
   // Last: turns off any rule that would fight Prettier's formatting.

@@ -24,8 +24,22 @@ describe("toOverlaySpecs", () => {
     const specs = toOverlaySpecs(cells, "saved", field, "b");
     expect(specs).toEqual([
       { id: "a", rect: { x: 0, y: 0, width: 0.1, height: 0.1 }, kind: "saved", color: "#f00", label: "neutrophil", selected: false },
-      { id: "b", rect: { x: 0.5, y: 0.375, width: 0.05, height: 0.05 }, kind: "saved", color: DEFAULT_BOX_COLOR, label: null, selected: true },
-      { id: "c", rect: expect.objectContaining({ x: 100 / 640 }) as OverlaySpec["rect"], kind: "saved", color: "#0f0", label: "lymphocyte", selected: false },
+      {
+        id: "b",
+        rect: { x: 0.5, y: 0.375, width: 0.05, height: 0.05 },
+        kind: "saved",
+        color: DEFAULT_BOX_COLOR,
+        label: null,
+        selected: true,
+      },
+      {
+        id: "c",
+        rect: expect.objectContaining({ x: 100 / 640 }) as OverlaySpec["rect"],
+        kind: "saved",
+        color: "#0f0",
+        label: "lymphocyte",
+        selected: false,
+      },
     ]);
   });
 
@@ -103,8 +117,7 @@ describe("diffOverlays", () => {
   });
 
   it("a drag event touches only the rubber band", () => {
-    const band = (width: number): OverlaySpec[] =>
-      toOverlaySpecs([{ id: "band", x: 50, y: 50, width, height: 30 }], "band", field, null);
+    const band = (width: number): OverlaySpec[] => toOverlaySpecs([{ id: "band", x: 50, y: 50, width, height: 30 }], "band", field, null);
     let live = shown(band(10));
     const updates: number[] = [];
     for (const width of [12, 15, 15, 20]) {

@@ -200,7 +200,10 @@ export function DeepZoomViewer(props: DeepZoomViewerProps) {
         style={{ position: "absolute", inset: 0, background: "#111", cursor: drawMode ? "crosshair" : "grab" }}
       />
       {failed ? (
-        <div role="alert" style={{ position: "absolute", top: 8, left: 8, color: "#fff", background: "#b00020", padding: "4px 8px", borderRadius: 4 }}>
+        <div
+          role="alert"
+          style={{ position: "absolute", top: 8, left: 8, color: "#fff", background: "#b00020", padding: "4px 8px", borderRadius: 4 }}
+        >
           {failed}
         </div>
       ) : null}

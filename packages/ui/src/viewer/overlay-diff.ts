@@ -32,7 +32,14 @@ export function toOverlaySpecs(boxes: readonly ViewerBox[], kind: OverlayKind, i
   for (const box of boxes) {
     const rect = boxToOverlayRect(box, image);
     if (!rect) continue;
-    specs.push({ id: box.id, rect, kind, color: box.color ?? DEFAULT_BOX_COLOR, label: box.label ?? null, selected: box.id === selectedId });
+    specs.push({
+      id: box.id,
+      rect,
+      kind,
+      color: box.color ?? DEFAULT_BOX_COLOR,
+      label: box.label ?? null,
+      selected: box.id === selectedId,
+    });
   }
   return specs;
 }
