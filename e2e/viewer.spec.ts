@@ -29,7 +29,10 @@ test("the field viewer opens a BCCD field with box overlays", async ({ page }) =
   expect(bb.width).toBeGreaterThan(2);
   expect(bb.x).toBeGreaterThanOrEqual(vb.x - 1);
 
-  // Selecting a cell in the list highlights its box.
+  // Selecting a cell in the list highlights its box, in place: overlays are keyed by id, not rebuilt.
+  await boxes.evaluateAll((els) => els.forEach((el) => el.setAttribute("data-e2e-mark", "kept")));
   await rows.first().click();
   await expect(page.locator(".hl-osd-box--selected")).toHaveCount(1);
+  await expect(page.locator(".hl-osd-box--selected")).toHaveAttribute("data-e2e-mark", "kept");
+  expect(await page.locator('.hl-osd-box--saved[data-e2e-mark="kept"]').count()).toBe(await rows.count());
 });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: the whole suite on a fresh clone: install, typecheck, lint, unit + integration tests
+// `npm test`: the whole suite on a fresh clone: install, typecheck, lint, format check, unit + integration tests
 // (PGlite and the PostgreSQL server), web build, browser end-to-end tests. Prints one summary line.
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { createConnection } from "node:net";
@@ -34,6 +34,7 @@ function step(name, cmd, args, options = {}) {
 
 step("typecheck", "npm", ["run", "typecheck", "--silent"]);
 step("lint", bin("eslint"), ["."]);
+step("format", bin("prettier"), ["--check", "."]);
 const vitestJson = path.join(reports, "vitest.json");
 step("unit", bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`]);
 addVitestCounts(vitestJson);

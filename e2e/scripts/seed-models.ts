@@ -105,7 +105,7 @@ try {
     });
     await finishModelVersion(db, {
       id: good.id,
-      metrics: { ...report, split: "test", n: report.n, history: history(16, 3), stopReason: "early-stopping" } as unknown as Record<string, unknown>,
+      metrics: { ...report, split: "test", n: report.n, history: history(16, 3), stopReason: "early-stopping" },
       artifactKey: `models/${good.id}/`,
       onnxKey: `models/${good.id}/model.onnx`,
       collapseReasons: [],
@@ -125,7 +125,7 @@ try {
     });
     await finishModelVersion(db, {
       id: bad.id,
-      metrics: { ...badReport, split: "test", n: badReport.n, history: history(4, 5), stopReason: "time-budget" } as unknown as Record<string, unknown>,
+      metrics: { ...badReport, split: "test", n: badReport.n, history: history(4, 5), stopReason: "time-budget" },
       artifactKey: `models/${bad.id}/`,
       collapseReasons: verdict.collapsed ? verdict.reasons : ["predicts one class for every cell"],
     });

@@ -28,7 +28,7 @@ const { values } = parseArgs({
     out: { type: "string" },
   },
 });
-const dataDir = path.resolve(values.data!);
+const dataDir = path.resolve(values.data);
 const work = await mkdtemp(path.join(tmpdir(), "hemaloop-lodocv-bench-"));
 const storage = createLocalStorage(path.join(work, "storage"));
 const handle = await createDb();

@@ -40,7 +40,7 @@ export function baseAuthConfig(): NextAuthConfig {
             name: token.name ?? "",
             isSystemAdmin: token.isSystemAdmin === true,
           },
-        } as typeof session;
+        };
       },
     },
   };

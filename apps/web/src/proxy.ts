@@ -22,7 +22,7 @@ type Handler = (request: NextRequest, event: NextFetchEvent) => Promise<Response
  * awaited inside this async function rather than exported directly.
  */
 export async function proxy(request: NextRequest, event: NextFetchEvent): Promise<Response> {
-  const handler = (await (auth(guard) as unknown as Promise<Handler> | Handler)) as Handler;
+  const handler = await (auth(guard) as unknown as Promise<Handler> | Handler);
   return handler(request, event);
 }
 

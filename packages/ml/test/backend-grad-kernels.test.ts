@@ -30,7 +30,7 @@ async function runOn(
   const tensors: Record<string, tf.Tensor> = {};
   for (const [k, v] of Object.entries(inputs)) tensors[k] = tf.tensor4d(v.values, v.shape);
   const before = tf.memory().numTensors;
-  const out = tf.engine().runKernel(kernel, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
+  const out = tf.engine().runKernel<tf.Tensor>(kernel, tensors, attrs as tf.NamedAttrMap);
   const values = (await out.data()) as Float32Array;
   const shape = out.shape;
   out.dispose();
@@ -178,7 +178,7 @@ describe("training on wasm", () => {
     const model = buildModel({ backbone: "mobilenet-v2", inputSize: 32, numClasses: 3, alpha: 0.35 });
     const parts = getClassifierParts(model);
     const optimizer = createOptimizer({ name: "sgd", learningRate: 0.05 });
-    const x = tf.randomNormal([4, 32, 32, 3]) as tf.Tensor4D;
+    const x = tf.randomNormal<tf.Rank.R4>([4, 32, 32, 3]);
     const y = tf.tensor1d([0, 1, 2, 1], "int32");
     const kernelBefore = (model.getLayer("bb_ir1_dw_dwconv").getWeights()[0] as tf.Tensor).dataSync().slice() as Float32Array;
     const loss = runTrainStep({ parts, optimizer, numClasses: 3, weightDecay: 5e-4, labelSmoothing: 0.1 }, x, y);

@@ -3,7 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { EvaluationReport } from "../src/cli/evaluation-report";
 import { runMlCli } from "../src/cli/ml-cli";
+import { readClassifierConfig } from "../src/train/artifacts";
 
 let tmp: string;
 const classes = { neutrophil: [190, 60, 70], lymphocyte: [70, 60, 190] } as const;
@@ -53,23 +55,23 @@ describe("ml CLI", () => {
     const summary = JSON.parse(stdout.at(-1) as string) as Record<string, unknown>;
     expect(summary["epochs"]).toBe(6);
     expect(summary["evaluatedOn"]).toBe("test");
-    const config = JSON.parse(await readFile(path.join(out, "config.json"), "utf8"));
+    const config = await readClassifierConfig(out);
     expect(config.classKeys).toEqual(["neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil"]);
     expect(config.normalization.mean).toHaveLength(3);
     expect(config.history).toHaveLength(6);
     // 3 validation images: too few to fit a temperature, so none is folded in.
     expect(config.temperature).toBe(1);
-    const heldOut = JSON.parse(await readFile(path.join(out, "evaluation.json"), "utf8"));
+    const heldOut = JSON.parse(await readFile(path.join(out, "evaluation.json"), "utf8")) as EvaluationReport;
     expect(heldOut.n).toBe(6); // round(16 * 0.2) = 3 per class
 
     const report = path.join(tmp, "report.json");
     expect(await runMlCli(["eval", "--model", out, "--data", path.join(tmp, "data"), "--report", report], env)).toBe(0);
-    const r = JSON.parse(await readFile(report, "utf8"));
+    const r = JSON.parse(await readFile(report, "utf8")) as EvaluationReport;
     for (const key of ["accuracy", "balancedAccuracy", "kappa", "macroAuc", "ece", "perClass", "confusionMatrix"]) {
       expect(r).toHaveProperty(key);
     }
     expect(r.perClass.neutrophil).toMatchObject({ support: 16 });
-    expect(Object.keys(r.perClass.neutrophil)).toEqual(
+    expect(Object.keys(r.perClass.neutrophil ?? {})).toEqual(
       expect.arrayContaining(["precision", "recall", "specificity", "f1", "fnr", "support"]),
     );
     expect(r.accuracy).toBeGreaterThan(0.7);
@@ -84,7 +86,7 @@ describe("ml CLI", () => {
     expect(lines[0]).toContain("bald");
     const json = path.join(tmp, "pred.json");
     expect(await runMlCli(["predict", "--model", out, "--data", path.join(tmp, "data"), "--out", json], env)).toBe(0);
-    const pj = JSON.parse(await readFile(json, "utf8"));
+    const pj = JSON.parse(await readFile(json, "utf8")) as { predictions: Record<string, unknown>[] };
     expect(pj.predictions).toHaveLength(32);
     expect(pj.predictions[0]).toHaveProperty("entropy");
   });

@@ -239,7 +239,7 @@ describe("splits and sampling", () => {
   });
 
   it("balances classes per epoch or via weights", () => {
-    const labels = [...new Array(90).fill(0), ...new Array(10).fill(1)];
+    const labels = [...new Array<number>(90).fill(0), ...new Array<number>(10).fill(1)];
     const indices = labels.map((_, i) => i);
     const order = createEpochOrder(indices, labels, "sampler", 7, 1);
     expect(order).toHaveLength(100);

@@ -22,7 +22,7 @@ function randomiseWeights(model: tf.LayersModel, rng: () => number): void {
       const size = shape.reduce((a, b) => a * b, 1);
       // Positive variances and gammas near 1 keep activations in range through deep stacks.
       const positive = /moving_variance|gamma/.test(w.originalName);
-      const spread = shape.length === 4 ? Math.sqrt(2 / (size / shape[3]!)) : 0.3;
+      const spread = shape.length === 4 ? Math.sqrt(2 / (size / shape[3])) : 0.3;
       return tf.tensor(Float32Array.from({ length: size }, () => (positive ? 0.7 + 0.6 * rng() : (rng() - 0.5) * 2 * spread)), shape);
     });
     layer.setWeights(fresh);

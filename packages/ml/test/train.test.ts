@@ -154,7 +154,7 @@ describe("training", () => {
     expect(loaded.config.classKeys).toEqual(["a", "b", "c"]);
     const again = await predictImageSet(loaded.model, set, valIndices, loaded.config.normalization);
     expect(again.probs[0]?.[0]).toBeCloseTo(preds.probs[0]?.[0] as number, 5);
-    expect(JSON.parse(await readFile(path.join(dir, "config.json"), "utf8")).history).toHaveLength(3);
+    expect((JSON.parse(await readFile(path.join(dir, "config.json"), "utf8")) as { history?: unknown[] }).history).toHaveLength(3);
     result.model.dispose();
     loaded.model.dispose();
     expect(tf.memory().numTensors).toBe(before);

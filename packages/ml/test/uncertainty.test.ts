@@ -61,7 +61,7 @@ describe("predictMcDropout", () => {
 
   it("samples different passes with dropout and leaves batch norm alone", () => {
     const model = buildModel(0.5);
-    const batch = tf.randomNormal([5, 8, 8, 3]) as tf.Tensor4D;
+    const batch = tf.randomNormal<tf.Rank.R4>([5, 8, 8, 3]);
     const before = tf.tidy(() => (model.predict(batch) as tf.Tensor).arraySync());
     const bnMean = model.layers.find((l) => l.getClassName() === "BatchNormalization")!.getWeights()[2]!.arraySync();
     const tensorsBefore = tf.memory().numTensors;
@@ -87,7 +87,7 @@ describe("predictMcDropout", () => {
 
   it("gives identical passes for a dropout-free model, and inside a sequential wrapper", () => {
     const model = buildModel(0);
-    const batch = tf.randomNormal([3, 8, 8, 3]) as tf.Tensor4D;
+    const batch = tf.randomNormal<tf.Rank.R4>([3, 8, 8, 3]);
     const tensorsBefore = tf.memory().numTensors;
     const passes = predictMcDropout(model, batch, 3);
     expect(tf.memory().numTensors).toBe(tensorsBefore);
@@ -99,7 +99,7 @@ describe("predictMcDropout", () => {
     // A dropout layer nested inside a sub-model is found too.
     const inner = buildModel(0.5);
     const outer = tf.sequential({ layers: [inner] });
-    const b2 = tf.randomNormal([4, 8, 8, 3]) as tf.Tensor4D;
+    const b2 = tf.randomNormal<tf.Rank.R4>([4, 8, 8, 3]);
     const nested = predictMcDropout(outer, b2, 2);
     expect(nested[0]).not.toEqual(nested[1]);
     b2.dispose();

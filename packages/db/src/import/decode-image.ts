@@ -59,7 +59,7 @@ export async function decodeImage(bytes: Buffer, maxImagePixels: number): Promis
   const { data, info } = decoded;
   if (info.channels !== 3 && info.channels !== 4) throw new FileRejectedError(`unexpected channel count ${info.channels}`);
   return {
-    format: meta.format!,
+    format: meta.format,
     extension,
     width: info.width,
     height: info.height,

@@ -52,7 +52,7 @@ export async function readManifestSource(file: string): Promise<ImportEntry[]> {
 
     let fields: string[];
     try {
-      const records = parse(line, { relax_column_count: true }) as string[][];
+      const records = parse(line, { relax_column_count: true });
       if (records.length !== 1) throw new Error(`found ${records.length} records`);
       fields = records[0]!;
     } catch (error) {
@@ -102,7 +102,7 @@ export async function readManifestLines(file: string): Promise<{ lines: string[]
 function parseHeader(line: string, file: string): string[] {
   let header: string[];
   try {
-    header = (parse(line) as string[][])[0] ?? [];
+    header = parse(line)[0] ?? [];
   } catch (error) {
     throw new ImportSetupError(`manifest ${file} has an unreadable header line: ${firstLine((error as Error).message)}`);
   }

@@ -326,5 +326,5 @@ export async function listJobs(db: DbOrTx, input: { projectId?: string; statuses
 /** postgres-js returns an array, PGlite an object with rows. */
 export function readRows<T>(result: unknown): T[] {
   if (Array.isArray(result)) return result as T[];
-  return ((result as { rows?: T[] }).rows ?? []) as T[];
+  return (result as { rows?: T[] }).rows ?? [];
 }

@@ -102,19 +102,19 @@ export function conv2dBackpropFilterOps(x: tf.Tensor4D, dy: tf.Tensor4D, g: Conv
     const [, oh, ow, outC] = dy.shape;
     if (isPointwiseStride1(g)) {
       const rows = n * oh * ow;
-      const xt = tf.transpose(tf.reshape(x, [rows, inC])) as tf.Tensor2D;
-      const dw = tf.matMul(xt, tf.reshape(dy, [rows, outC]) as tf.Tensor2D);
-      return tf.reshape(dw, [1, 1, inC, outC]) as tf.Tensor4D;
+      const xt = tf.transpose(tf.reshape<tf.Rank.R2>(x, [rows, inC]));
+      const dw = tf.matMul(xt, tf.reshape<tf.Rank.R2>(dy, [rows, outC]));
+      return tf.reshape<tf.Rank.R4>(dw, [1, 1, inC, outC]);
     }
     const xp = cropToReadExtent(padForTaps(x, g), g);
-    const xt = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D;
-    const dyt = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
+    const xt = tf.transpose<tf.Tensor4D>(xp, [3, 1, 2, 0]);
+    const dyt = tf.transpose<tf.Tensor4D>(dy, [1, 2, 0, 3]);
     const out = tf.conv2d(xt, dyt, [g.dilationHeight, g.dilationWidth], "valid", "NHWC", [
       g.strideHeight,
       g.strideWidth,
     ]);
     const cropped = tf.slice(out, [0, 0, 0, 0], [inC, g.filterHeight, g.filterWidth, outC]);
-    return tf.transpose(cropped, [1, 2, 0, 3]) as tf.Tensor4D;
+    return tf.transpose<tf.Tensor4D>(cropped, [1, 2, 0, 3]);
   });
 }
 
@@ -159,10 +159,10 @@ export function depthwiseBackpropFilterOps(
     const xp = cropToReadExtent(padForTaps(x, g), g);
     const [, hp, wp] = xp.shape;
     // [1, Hp, Wp, C*N]: channel index = c*N + n.
-    const input = tf.reshape(tf.transpose(xp, [1, 2, 3, 0]), [1, hp, wp, c * n]) as tf.Tensor4D;
+    const input = tf.reshape<tf.Rank.R4>(tf.transpose(xp, [1, 2, 3, 0]), [1, hp, wp, c * n]);
     // [outH, outW, C*N, M]: filter for channel (c, n) and multiplier m is dy[n, :, :, c*M + m].
     const dy5 = tf.reshape(dy, [n, oh, ow, c, multiplier]);
-    const filter = tf.reshape(tf.transpose(dy5, [1, 2, 3, 0, 4]), [oh, ow, c * n, multiplier]) as tf.Tensor4D;
+    const filter = tf.reshape<tf.Rank.R4>(tf.transpose(dy5, [1, 2, 3, 0, 4]), [oh, ow, c * n, multiplier]);
     const out = tf.depthwiseConv2d(input, filter, [g.dilationHeight, g.dilationWidth], "valid", "NHWC", [
       g.strideHeight,
       g.strideWidth,
@@ -170,7 +170,7 @@ export function depthwiseBackpropFilterOps(
     const kh = g.filterHeight;
     const kw = g.filterWidth;
     const cropped = tf.slice(out, [0, 0, 0, 0], [1, kh, kw, c * n * multiplier]);
-    return tf.sum(tf.reshape(cropped, [kh, kw, c, n, multiplier]), 3) as tf.Tensor4D;
+    return tf.sum<tf.Tensor4D>(tf.reshape(cropped, [kh, kw, c, n, multiplier]), 3);
   });
 }
 
@@ -223,11 +223,11 @@ export function depthwiseBackpropInputOps(dy: tf.Tensor4D, filter: tf.Tensor4D, 
   return tf.tidy(() => {
     const [kh, kw, c, m] = filter.shape;
     const zp = upsampleAndPadGradient(dy, g);
-    const flipped = tf.reshape(tf.reverse(filter, [0, 1]), [kh, kw, c * m, 1]) as tf.Tensor4D;
+    const flipped = tf.reshape<tf.Rank.R4>(tf.reverse(filter, [0, 1]), [kh, kw, c * m, 1]);
     const dx = tf.depthwiseConv2d(zp, flipped, 1, "valid", "NHWC", [g.dilationHeight, g.dilationWidth]);
     if (m === 1) return dx;
     const [n, h, w] = dx.shape;
-    return tf.sum(tf.reshape(dx, [n, h, w, c, m]), 4) as tf.Tensor4D;
+    return tf.sum<tf.Tensor4D>(tf.reshape(dx, [n, h, w, c, m]), 4);
   });
 }
 
@@ -241,12 +241,12 @@ export function conv2dBackpropInputOps(dy: tf.Tensor4D, filter: tf.Tensor4D, g: 
       // Pointwise convolution: dx = dy @ W^T, a single GEMM (W^T transposed explicitly; tiny).
       const [n, h, w, outC] = dy.shape;
       const inC = filter.shape[2];
-      const wt = tf.transpose(tf.reshape(filter, [inC, outC])) as tf.Tensor2D;
-      const dx = tf.matMul(tf.reshape(dy, [n * h * w, outC]) as tf.Tensor2D, wt);
-      return tf.reshape(dx, [n, h, w, inC]) as tf.Tensor4D;
+      const wt = tf.transpose(tf.reshape<tf.Rank.R2>(filter, [inC, outC]));
+      const dx = tf.matMul(tf.reshape<tf.Rank.R2>(dy, [n * h * w, outC]), wt);
+      return tf.reshape<tf.Rank.R4>(dx, [n, h, w, inC]);
     }
     const zp = upsampleAndPadGradient(dy, g);
-    const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+    const flipped = tf.transpose<tf.Tensor4D>(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
     return tf.conv2d(zp, flipped, 1, "valid", "NHWC", [g.dilationHeight, g.dilationWidth]);
   });
 }

@@ -27,7 +27,7 @@ export interface ModelInputs {
   config: ClassifierArtifactConfig;
   batchSize: number;
   /** Decodes items the way the model was trained (input size, crop), with progress on stderr. */
-  decode(items: readonly ImageItem[]): Promise<ImageSet>;
+  decode: (items: readonly ImageItem[]) => Promise<ImageSet>;
 }
 
 /** Validates the shared options, selects the backend and loads the model. The caller disposes `model`. */

@@ -84,7 +84,7 @@ async function runPredict(argv: string[], env: CliEnv, signal: AbortSignal): Pro
       leastConfidence: scores.leastConfidence[i] as number,
       margin: scores.margin[i] as number,
       entropy: scores.entropy[i] as number,
-      ...(mcPasses > 1 ? { bald: scores.bald[i] as number } : {}),
+      ...(mcPasses > 1 ? { bald: scores.bald[i] } : {}),
     };
   });
   if (outPath.toLowerCase().endsWith(".json")) {

@@ -116,7 +116,7 @@ export function parseManifest(text: string, baseDir: string): LabeledItem[] {
 }
 
 function parseManifestRows(text: string, baseDir: string, requireLabel: boolean): ImageItem[] {
-  const rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }) as Record<string, string>[];
+  const rows = parse<Record<string, string>>(text, { columns: true, skip_empty_lines: true, trim: true, bom: true });
   const first = rows[0];
   if (!first || !("file" in first) || (requireLabel && !("label" in first))) {
     throw new Error(`Manifest CSV needs a header with at least ${requireLabel ? "'file' and 'label' columns" : "a 'file' column"}`);

@@ -33,7 +33,7 @@ export function findFeatureLayer(model: tf.LayersModel, featureLayer?: string): 
 /** Splits a classifier at its embedding layer. The head must be a chain of single-input layers. */
 export function getClassifierParts(model: tf.LayersModel, featureLayer?: string): ClassifierParts {
   const embeddingLayer = findFeatureLayer(model, featureLayer);
-  const features = tf.model({ inputs: model.inputs, outputs: embeddingLayer.output as tf.SymbolicTensor });
+  const features = tf.model({ inputs: model.inputs, outputs: embeddingLayer.output });
   const featureLayerSet = new Set(features.layers);
   const head = model.layers.filter((l) => !featureLayerSet.has(l));
   const backboneLayers = features.layers.filter((l) => l.getClassName() !== "InputLayer");

@@ -82,7 +82,7 @@ function emitContainer(g: GraphBuilder, outer: ContainerLike, inputs: Value[]): 
         outNames = convert({
           g,
           layer,
-          config: layer.getConfig() as Record<string, unknown>,
+          config: layer.getConfig(),
           inputs: nodeInputs,
           outputShapes: node.outputTensors.map((t) => t.shape),
         });

@@ -60,7 +60,7 @@ function only(ctx: ConvertContext): Value {
 function requireChannelsLast(ctx: ConvertContext): void {
   const fmt = ctx.config.dataFormat;
   if (fmt !== undefined && fmt !== null && fmt !== "channelsLast") {
-    throw new UnsupportedLayerError(`layer ${ctx.layer.name}: dataFormat ${String(fmt)} (only channelsLast)`);
+    throw new UnsupportedLayerError(`layer ${ctx.layer.name}: dataFormat ${JSON.stringify(fmt)} (only channelsLast)`);
   }
 }
 

@@ -39,7 +39,7 @@ export async function createOnnxClassifier(bytes: Uint8Array, opts: OnnxClassifi
   const outputDims = staticDims(outMeta.shape, "output");
   if (inputDims.length !== 3 || outputDims.length !== 1) {
     await session.release();
-    throw new Error(`expected input [N, H, W, C] and output [N, K], got [N, ${inputDims}] and [N, ${outputDims}]`);
+    throw new Error(`expected input [N, H, W, C] and output [N, K], got [N, ${inputDims.join(", ")}] and [N, ${outputDims.join(", ")}]`);
   }
   const inputShape = inputDims as [number, number, number];
   let closed = false;

@@ -108,7 +108,7 @@ async function handle(msg: GradWorkerRequest): Promise<void> {
         const flat = new Float32Array(total);
         let offset = 0;
         for (const g of grads) {
-          flat.set(g.dataSync() as Float32Array, offset);
+          flat.set(g.dataSync(), offset);
           offset += g.size;
         }
         tf.dispose(grads);
@@ -134,7 +134,7 @@ async function handle(msg: GradWorkerRequest): Promise<void> {
     case "get-weights": {
       const s = requireState();
       const weights = s.model.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
-      post({ type: "weights", weights }, weights.map((w) => w.buffer as ArrayBuffer));
+      post({ type: "weights", weights }, weights.map((w) => w.buffer));
       return;
     }
     case "close": {

@@ -107,7 +107,7 @@ export class ParallelStepExecutor implements StepExecutor {
       const shapes = weights.map((w) => w.shape);
       await Promise.all(
         channels.map((c) => {
-          const buffers = weights.map((w) => (w.dataSync() as Float32Array).slice().buffer as ArrayBuffer);
+          const buffers = weights.map((w) => (w.dataSync() as Float32Array).slice().buffer);
           return c.request({ type: "init", weights: buffers, shapes }, buffers);
         }),
       );
@@ -148,7 +148,7 @@ export class ParallelStepExecutor implements StepExecutor {
     if (!mean) throw new Error("no gradients");
     // Every replica (also those without a share of a tiny last batch) applies the same update.
     this.channels.forEach((c, i) => {
-      const copy = i === this.channels.length - 1 ? (mean as Float32Array) : (mean as Float32Array).slice();
+      const copy = i === this.channels.length - 1 ? mean : mean.slice();
       c.send({ type: "apply", grads: copy }, [copy.buffer as ArrayBuffer]);
     });
     return loss;

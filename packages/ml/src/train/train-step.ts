@@ -75,8 +75,8 @@ export function computeSmoothedCrossEntropy(
     const target =
       labelSmoothing > 0 ? tf.add(tf.mul(oneHot, 1 - labelSmoothing), labelSmoothing / numClasses) : oneHot;
     const perSample = tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(logits)), 1));
-    if (!sampleWeights) return tf.mean(perSample) as tf.Scalar;
-    return tf.div(tf.sum(tf.mul(perSample, sampleWeights)), tf.sum(sampleWeights)) as tf.Scalar;
+    if (!sampleWeights) return tf.mean<tf.Scalar>(perSample);
+    return tf.div<tf.Scalar>(tf.sum(tf.mul(perSample, sampleWeights)), tf.sum(sampleWeights));
   });
 }
 

@@ -34,6 +34,7 @@ export function predictMcDropout(model: tf.LayersModel, batch: tf.Tensor4D, pass
   collectDropoutLayers(model, dropoutLayers);
   const originals = new Map<tf.layers.Layer, { call: CallFn; own: boolean }>();
   for (const layer of dropoutLayers) {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be restored, and only ever called with `layer` as this
     const original = layer.call;
     originals.set(layer, { call: original, own: Object.prototype.hasOwnProperty.call(layer, "call") });
     layer.call = (inputs, kwargs) => original.call(layer, inputs, { ...kwargs, training: true });

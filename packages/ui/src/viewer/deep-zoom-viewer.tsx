@@ -3,7 +3,6 @@
 import type OpenSeadragon from "openseadragon";
 import { type CSSProperties, type Ref, useCallback, useEffect, useImperativeHandle, useRef, useState } from "react";
 import {
-  boxToOverlayRect,
   clampPoint,
   clampRect,
   focusRect,
@@ -11,11 +10,11 @@ import {
   isUsableBox,
   type Point,
   rectFromCorners,
-  type Rect,
   type Size,
   viewportToImagePoint,
   type ViewerBox,
 } from "./coordinates";
+import { diffOverlays, type OverlaySpec, toOverlaySpecs } from "./overlay-diff";
 
 export type DeepZoomViewerHandle = {
   /** Zooms to a box (server or draft) by id. */
@@ -48,6 +47,11 @@ export type DeepZoomViewerProps = {
 
 type Drag = { start: Point; current: Point };
 
+/** Overlays on the viewer, by id: what each shows and its element (updated in place, never rebuilt). */
+type OverlayLayer = { specs: Map<string, OverlaySpec>; elements: Map<string, HTMLDivElement> };
+
+const newLayer = (): OverlayLayer => ({ specs: new Map(), elements: new Map() });
+
 /**
  * OpenSeadragon deep-zoom viewer with box overlays. OpenSeadragon is imported and created in an effect
  * (client only) on a container ref and destroyed on cleanup. Server boxes arrive as props; boxes the
@@ -63,6 +67,9 @@ export function DeepZoomViewer(props: DeepZoomViewerProps) {
   const [failed, setFailed] = useState<string | null>(null);
   const [drafts, setDrafts] = useState<ViewerBox[]>([]);
   const [drag, setDrag] = useState<Drag | null>(null);
+  // Boxes and the rubber band are separate layers so a drag event diffs one overlay, not every box.
+  const boxLayer = useRef<OverlayLayer>(newLayer());
+  const bandLayer = useRef<OverlayLayer>(newLayer());
 
   // Latest props/state for the OpenSeadragon handlers, which are bound once per viewer.
   const live = useRef({ props, drafts });
@@ -74,13 +81,13 @@ export function DeepZoomViewer(props: DeepZoomViewerProps) {
     setDrag(d);
   }, []);
 
-  const updateDrafts = useCallback((next: (prev: ViewerBox[]) => ViewerBox[]) => {
-    setDrafts((prev) => {
-      const value = next(prev);
-      live.current.props.onDraftsChange?.(value);
-      return value;
-    });
-  }, []);
+  // Reported from an effect, not from the state updater: updaters may run during render, where a parent's setState is not allowed.
+  const reportedDrafts = useRef(drafts);
+  useEffect(() => {
+    if (reportedDrafts.current === drafts) return;
+    reportedDrafts.current = drafts;
+    live.current.props.onDraftsChange?.(drafts);
+  }, [drafts]);
 
   useImperativeHandle(
     ref,
@@ -93,9 +100,9 @@ export function DeepZoomViewer(props: DeepZoomViewerProps) {
         const r = focusRect(box, live.current.props.imageSize);
         viewer.viewport.fitBounds(new OSD.Rect(r.x, r.y, r.width, r.height));
       },
-      clearDrafts: () => updateDrafts(() => []),
+      clearDrafts: () => setDrafts(() => []),
     }),
-    [updateDrafts],
+    [],
   );
 
   // Create / destroy the viewer.
@@ -153,59 +160,36 @@ export function DeepZoomViewer(props: DeepZoomViewerProps) {
         if (!live.current.props.drawMode || !d) return;
         const rect = clampRect(rectFromCorners(d.start, d.current), live.current.props.imageSize);
         if (!rect || !isUsableBox(rect)) return;
-        updateDrafts((prev) => [...prev, { ...rect, id: `draft-${Date.now()}-${prev.length}`, label: "new" }]);
+        setDrafts((prev) => [...prev, { ...rect, id: `draft-${Date.now()}-${prev.length}`, label: "new" }]);
       });
     });
     return () => {
       cancelled = true;
-      viewer?.destroy();
+      viewer?.destroy(); // removes its overlays too
       viewerRef.current = null;
+      boxLayer.current = newLayer();
+      bandLayer.current = newLayer();
       setReady(false);
       setFailed(null);
     };
-  }, [dziUrl, prefixUrl, updateDrafts, setDragBoth]);
+  }, [dziUrl, prefixUrl, setDragBoth]);
 
-  // Sync overlays: server boxes, drafts and the rubber band, redrawn whenever any of them changes.
+  // Sync overlays by id: a new box adds one, a moved or relabelled box updates its element, a vanished box removes it.
   useEffect(() => {
     const viewer = viewerRef.current;
     const OSD = osdRef.current;
     if (!viewer || !OSD || !ready) return;
-    viewer.clearOverlays();
-    const add = (box: Rect & { id: string; color?: string; label?: string }, kind: "saved" | "draft" | "band") => {
-      const r = boxToOverlayRect(box, imageSize);
-      if (!r) return;
-      const el = document.createElement("div");
-      el.className = `hl-osd-box hl-osd-box--${kind}${box.id === selectedId ? " hl-osd-box--selected" : ""}`;
-      el.dataset.boxId = box.id;
-      const color = box.color ?? "#ffd400";
-      Object.assign(el.style, {
-        border: `${box.id === selectedId ? 4 : 2}px ${kind === "saved" ? "solid" : "dashed"} ${color}`,
-        boxShadow: box.id === selectedId ? "0 0 0 2px rgba(255,255,255,0.9)" : "none",
-        pointerEvents: "none",
-        boxSizing: "border-box",
-      } satisfies Partial<CSSStyleDeclaration>);
-      if (box.label) {
-        const tag = document.createElement("span");
-        tag.textContent = box.label;
-        Object.assign(tag.style, {
-          position: "absolute",
-          left: "-2px",
-          top: "-1.4em",
-          background: color,
-          color: "#fff",
-          font: "600 11px/1.3 system-ui, sans-serif",
-          padding: "0 4px",
-          borderRadius: "3px",
-          whiteSpace: "nowrap",
-        } satisfies Partial<CSSStyleDeclaration>);
-        el.appendChild(tag);
-      }
-      viewer.addOverlay({ element: el, location: new OSD.Rect(r.x, r.y, r.width, r.height) });
-    };
-    for (const box of boxes) add(box, "saved");
-    for (const box of drafts) add(box, "draft");
-    if (drag) add({ ...rectFromCorners(drag.start, drag.current), id: "band" }, "band");
-  }, [ready, boxes, drafts, drag, selectedId, imageSize]);
+    const next = [...toOverlaySpecs(boxes, "saved", imageSize, selectedId), ...toOverlaySpecs(drafts, "draft", imageSize, selectedId)];
+    syncOverlays(viewer, OSD, boxLayer.current, next);
+  }, [ready, boxes, drafts, selectedId, imageSize]);
+
+  useEffect(() => {
+    const viewer = viewerRef.current;
+    const OSD = osdRef.current;
+    if (!viewer || !OSD || !ready) return;
+    const band = drag ? [{ ...rectFromCorners(drag.start, drag.current), id: "band" }] : [];
+    syncOverlays(viewer, OSD, bandLayer.current, toOverlaySpecs(band, "band", imageSize, null));
+  }, [ready, drag, imageSize]);
 
   return (
     <div className={className} style={{ position: "relative", width: "100%", height }}>
@@ -216,10 +200,72 @@ export function DeepZoomViewer(props: DeepZoomViewerProps) {
         style={{ position: "absolute", inset: 0, background: "#111", cursor: drawMode ? "crosshair" : "grab" }}
       />
       {failed ? (
-        <div role="alert" style={{ position: "absolute", top: 8, left: 8, color: "#fff", background: "#b00020", padding: "4px 8px", borderRadius: 4 }}>
+        <div
+          role="alert"
+          style={{ position: "absolute", top: 8, left: 8, color: "#fff", background: "#b00020", padding: "4px 8px", borderRadius: 4 }}
+        >
           {failed}
         </div>
       ) : null}
     </div>
   );
+}
+
+/** Applies the keyed diff between a layer and `next` to the viewer, touching only overlays that changed. */
+function syncOverlays(viewer: OpenSeadragon.Viewer, OSD: typeof OpenSeadragon, layer: OverlayLayer, next: readonly OverlaySpec[]): void {
+  const { add, update, remove } = diffOverlays(layer.specs, next);
+  const location = (spec: OverlaySpec) => new OSD.Rect(spec.rect.x, spec.rect.y, spec.rect.width, spec.rect.height);
+  for (const id of remove) {
+    const element = layer.elements.get(id);
+    if (element) viewer.removeOverlay(element);
+    layer.elements.delete(id);
+    layer.specs.delete(id);
+  }
+  for (const spec of add) {
+    const element = document.createElement("div");
+    styleOverlay(element, spec);
+    viewer.addOverlay({ element, location: location(spec) });
+    layer.elements.set(spec.id, element);
+    layer.specs.set(spec.id, spec);
+  }
+  for (const { spec, moved, restyled } of update) {
+    const element = layer.elements.get(spec.id);
+    if (!element) continue;
+    if (restyled) styleOverlay(element, spec);
+    if (moved) viewer.updateOverlay(element, location(spec));
+    layer.specs.set(spec.id, spec);
+  }
+}
+
+/** Sets an overlay element's look from its spec; idempotent, so a restyle reuses the element. */
+function styleOverlay(el: HTMLDivElement, spec: OverlaySpec): void {
+  el.className = `hl-osd-box hl-osd-box--${spec.kind}${spec.selected ? " hl-osd-box--selected" : ""}`;
+  el.dataset.boxId = spec.id;
+  Object.assign(el.style, {
+    border: `${spec.selected ? 4 : 2}px ${spec.kind === "saved" ? "solid" : "dashed"} ${spec.color}`,
+    boxShadow: spec.selected ? "0 0 0 2px rgba(255,255,255,0.9)" : "none",
+    pointerEvents: "none",
+    boxSizing: "border-box",
+  } satisfies Partial<CSSStyleDeclaration>);
+  let tag = el.querySelector("span");
+  if (!spec.label) {
+    tag?.remove();
+    return;
+  }
+  if (!tag) {
+    tag = document.createElement("span");
+    Object.assign(tag.style, {
+      position: "absolute",
+      left: "-2px",
+      top: "-1.4em",
+      color: "#fff",
+      font: "600 11px/1.3 system-ui, sans-serif",
+      padding: "0 4px",
+      borderRadius: "3px",
+      whiteSpace: "nowrap",
+    } satisfies Partial<CSSStyleDeclaration>);
+    el.appendChild(tag);
+  }
+  tag.textContent = spec.label;
+  tag.style.background = spec.color;
 }

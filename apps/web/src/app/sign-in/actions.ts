@@ -11,9 +11,15 @@ function safeCallback(value: FormDataEntryValue | null): string {
   return v.startsWith("/") && !v.startsWith("//") && !v.startsWith("/\\") ? v : "/";
 }
 
+/** A text field of the form; a file posted under that name reads as empty, not as "[object File]". */
+function formText(formData: FormData, name: string): string {
+  const value = formData.get(name);
+  return typeof value === "string" ? value : "";
+}
+
 export async function signInAction(_prev: SignInState, formData: FormData): Promise<SignInState> {
-  const email = String(formData.get("email") ?? "").trim();
-  const password = String(formData.get("password") ?? "");
+  const email = formText(formData, "email").trim();
+  const password = formText(formData, "password");
   if (!email || !password) return { error: "Enter your email and password.", email };
   try {
     await signIn("credentials", { email, password, redirectTo: safeCallback(formData.get("callbackUrl")) });

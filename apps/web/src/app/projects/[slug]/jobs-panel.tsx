@@ -20,7 +20,7 @@ const jobTitles: Record<string, string> = { train: "training", lodocv: "LODOCV",
 function describe(j: JobRow): string {
   const p = j.payload;
   if (j.type === "predict") return [p.strategy, p.unlabeledOnly === false ? "all cells" : "unlabelled cells"].filter(Boolean).map(String).join(" · ");
-  return [p.backbone, p.inputSize ? `${String(p.inputSize)}px` : null].filter(Boolean).map(String).join(" · ");
+  return [p.backbone, typeof p.inputSize === "number" ? `${p.inputSize}px` : null].filter(Boolean).map(String).join(" · ");
 }
 
 export function JobsPanel({

@@ -63,7 +63,7 @@ export function LodocvProgress({
             Plan job <span className={`status status-${d.job.status}`}>{d.job.status}</span>
           </span>
           <span className="muted small">
-            {String(d.job.payload.backbone ?? "")} · {String(d.job.payload.inputSize ?? "")}px · budget {String(d.job.payload.timeBudgetMinutes ?? "")} min per fold
+            {payloadText(d.job.payload.backbone)} · {payloadText(d.job.payload.inputSize)}px · budget {payloadText(d.job.payload.timeBudgetMinutes)} min per fold
           </span>
           <span className="small">
             {finished}/{planned || "?"} folds finished
@@ -224,4 +224,9 @@ function ScalarRow({ label, s, classKeys, className }: { label: string; s: Scala
       ))}
     </tr>
   );
+}
+
+/** A payload field as text; the payload is untyped JSON, so anything but a string or number shows as nothing. */
+function payloadText(value: unknown): string {
+  return typeof value === "string" || typeof value === "number" ? String(value) : "";
 }
