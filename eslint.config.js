@@ -68,8 +68,18 @@ export default tseslint.config(
       "no-restricted-imports": [
         "error",
         {
-          paths: [{ name: "@hemaloop/db", message: "Import a subpath (@hemaloop/db/queries, /client, /errors, ...): the root loads the import pipeline." }],
-          patterns: [{ group: ["@hemaloop/db/import", "@hemaloop/db/import/*", "sharp"], message: "The web app never loads the import pipeline or sharp." }],
+          paths: [
+            {
+              name: "@hemaloop/db",
+              message: "Import a subpath (@hemaloop/db/queries, /client, /errors, ...): the root loads the import pipeline.",
+            },
+          ],
+          patterns: [
+            {
+              group: ["@hemaloop/db/import", "@hemaloop/db/import/*", "sharp"],
+              message: "The web app never loads the import pipeline or sharp.",
+            },
+          ],
         },
       ],
     },

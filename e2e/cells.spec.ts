@@ -13,9 +13,7 @@ test("the cells page shows thumbnails that load, with class chips", async ({ pag
   const firstRow = thumbs.locator("nth=0");
   await firstRow.scrollIntoViewIfNeeded();
   for (let i = 0; i < 6; i++) {
-    await expect
-      .poll(() => thumbs.nth(i).evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0)))
-      .toBeGreaterThan(0);
+    await expect.poll(() => thumbs.nth(i).evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0))).toBeGreaterThan(0);
   }
   // Imported label chips, coloured by class.
   const chips = grid.locator("[data-class-chip]");

@@ -18,7 +18,9 @@ test("the models page lists versions with status badges; a rejected one shows wh
   await expect(page.getByRole("button", { name: /^Publish/ })).toHaveCount(0);
 
   // the server refuses a rejected model with CONFLICT and the reasons
-  const id = new URL(await rejected.getByRole("link", { name: rejectedModel }).evaluate((a) => (a as HTMLAnchorElement).href)).pathname.split("/").pop();
+  const id = new URL(await rejected.getByRole("link", { name: rejectedModel }).evaluate((a) => (a as HTMLAnchorElement).href)).pathname
+    .split("/")
+    .pop();
   const res = await page.request.post("/api/trpc/model.publish", { data: { json: { projectSlug: demoProject, modelVersionId: id } } });
   expect(res.status()).toBe(409);
   const body = (await res.json()) as { error: { json: { data: { code: string; domain: { details: { collapseReasons: string[] } } } } } };
@@ -80,7 +82,9 @@ test("a lead runs LODOCV and Predict & rank from the project page; the LODOCV pa
   const predict = page.waitForResponse((r) => r.url().includes("/api/trpc/job.enqueuePredict"));
   await page.getByRole("button", { name: "Predict & rank" }).click();
   expect((await predict).status()).toBe(200);
-  await expect(page.locator('[data-testid="job"][data-type="predict"][data-status="queued"]').first().getByRole("progressbar")).toBeVisible();
+  await expect(
+    page.locator('[data-testid="job"][data-type="predict"][data-status="queued"]').first().getByRole("progressbar"),
+  ).toBeVisible();
 
   // a second LODOCV run while one is queued is refused
   await page.getByRole("button", { name: "Run LODOCV" }).click();

@@ -7,7 +7,10 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const benches = {
-  faults: { file: "apps/trainer/bench/faults.ts", what: "kill -9 a trainer, restart PostgreSQL, 50 label writers: lost / duplicated / stuck" },
+  faults: {
+    file: "apps/trainer/bench/faults.ts",
+    what: "kill -9 a trainer, restart PostgreSQL, 50 label writers: lost / duplicated / stuck",
+  },
   "lodocv-wbc5": { file: "apps/trainer/bench/lodocv-wbc5.ts", what: "wbc-5 LODOCV across PBC and the Zheng sites" },
   "onnx-inference": { file: "packages/ml/bench/onnx-inference.ts", what: "ONNX Runtime vs tfjs inference throughput" },
   "temperature-scaling": { file: "packages/ml/bench/temperature-scaling.ts", what: "calibration before / after temperature scaling" },
@@ -17,7 +20,11 @@ const benches = {
 const [name, ...args] = process.argv.slice(2);
 const bench = name ? benches[name] : undefined;
 if (!bench) {
-  console.error(`Usage: npm run bench -- <name> [args]\n${Object.entries(benches).map(([n, b]) => `  ${n.padEnd(20)} ${b.what}`).join("\n")}`);
+  console.error(
+    `Usage: npm run bench -- <name> [args]\n${Object.entries(benches)
+      .map(([n, b]) => `  ${n.padEnd(20)} ${b.what}`)
+      .join("\n")}`,
+  );
   process.exit(name ? 2 : 0);
 }
 const run = spawnSync(process.execPath, ["--import", "tsx", bench.file, ...args], { cwd: root, stdio: "inherit" });

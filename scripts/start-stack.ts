@@ -69,7 +69,9 @@ if (config.databaseUrl) {
   stopDatabase = server.stop;
   const shown = new URL(server.url);
   shown.password = "***";
-  console.log(`[hemaloop] embedded PostgreSQL (PGlite) in ${config.pgliteDir}, served at ${shown} (password in ${embeddedPasswordFile(config.dataDir)})`);
+  console.log(
+    `[hemaloop] embedded PostgreSQL (PGlite) in ${config.pgliteDir}, served at ${shown.toString()} (password in ${embeddedPasswordFile(config.dataDir)})`,
+  );
 }
 
 if (disabledDemoUsers.length > 0) {
@@ -130,7 +132,7 @@ if (demo) {
   lines.push(`DEMO MODE: sign in as ${DEMO_LOGIN.email} / ${DEMO_LOGIN.password} (published passwords: never expose a demo)`);
 } else if (adminCount === 0) {
   lines.push("Nobody can administer this instance yet. Create the first admin (password printed once):");
-  lines.push("  npm run admin -- create-admin --email you@example.org --name \"Your Name\"");
+  lines.push('  npm run admin -- create-admin --email you@example.org --name "Your Name"');
   lines.push("To try HemaLoop with the demo project and demo logins instead: npm run demo");
 }
 lines.push("(Ctrl+C stops the web app, the trainer and the embedded database)");

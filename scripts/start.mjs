@@ -8,10 +8,14 @@ import { ensureDependencies, ensureNativeDecoder } from "./lib/ensure-deps.mjs";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 ensureDependencies(root);
 ensureNativeDecoder(root);
-const child = spawn(path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "scripts", "start-stack.ts"), ...process.argv.slice(2)], {
-  cwd: root,
-  stdio: "inherit",
-  env: { NEXT_TELEMETRY_DISABLED: "1", ...process.env },
-});
+const child = spawn(
+  path.join(root, "node_modules", ".bin", "tsx"),
+  [path.join(root, "scripts", "start-stack.ts"), ...process.argv.slice(2)],
+  {
+    cwd: root,
+    stdio: "inherit",
+    env: { NEXT_TELEMETRY_DISABLED: "1", ...process.env },
+  },
+);
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));

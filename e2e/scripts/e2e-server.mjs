@@ -59,11 +59,15 @@ if (!existsSync(path.join(webDir, ".next", "BUILD_ID"))) {
   run(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"], webDir);
 }
 
-const next = spawn(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
-  cwd: webDir,
-  env,
-  stdio: "inherit",
-});
+const next = spawn(
+  process.execPath,
+  [path.join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-H", "127.0.0.1", "-p", String(port)],
+  {
+    cwd: webDir,
+    env,
+    stdio: "inherit",
+  },
+);
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {

@@ -133,7 +133,9 @@ try {
     // A finished LODOCV run over the two demo datasets.
     const datasets = await listProjectDatasets(db, project.id);
     const folds = datasets.map((d, i) => {
-      const sitePerClass = classKeys.map((key) => (i === 0 ? (key === "ig" ? 0 : 8) : key === "platelet" ? 12 : key === "neutrophil" || key === "lymphocyte" ? 5 : 0));
+      const sitePerClass = classKeys.map((key) =>
+        i === 0 ? (key === "ig" ? 0 : 8) : key === "platelet" ? 12 : key === "neutrophil" || key === "lymphocyte" ? 5 : 0,
+      );
       const siteHit = classKeys.map(() => (i === 0 ? 0.85 : 0.7));
       return { ...synthesise(sitePerClass, siteHit, 21 + i), heldOut: d.name, datasetId: d.id };
     });
@@ -163,7 +165,12 @@ try {
     };
     await db
       .update(schema.job)
-      .set({ ...done, progressMessage: `planned ${folds.length} folds`, result, logs: [{ at: now.toISOString(), level: "info", message: `planned ${folds.length} folds (0 skipped)` }] })
+      .set({
+        ...done,
+        progressMessage: `planned ${folds.length} folds`,
+        result,
+        logs: [{ at: now.toISOString(), level: "info", message: `planned ${folds.length} folds (0 skipped)` }],
+      })
       .where(eq(schema.job.id, plan.id));
 
     // A ranked review queue from the good model on unlabelled cells.
@@ -186,7 +193,12 @@ try {
       };
     });
     const { idsByCell } = await writePredictions(db, good.id, rows);
-    await upsertReviewQueue(db, project.id, rows.map((r) => ({ cellId: r.cellId, predictionId: idsByCell.get(r.cellId) ?? null, priority: r.entropy })), "entropy");
+    await upsertReviewQueue(
+      db,
+      project.id,
+      rows.map((r) => ({ cellId: r.cellId, predictionId: idsByCell.get(r.cellId) ?? null, priority: r.entropy })),
+      "entropy",
+    );
     console.log(
       `[seed-models] ${E2E_MODEL_NAME} (accuracy ${report.accuracy.toFixed(3)}), rejected ${E2E_REJECTED_MODEL_NAME}, LODOCV ${plan.id} (${folds.length} folds), ${rows.length} review items in ${where}`,
     );

@@ -110,7 +110,14 @@ try {
       const classId = scheme.classes[(w + k) % scheme.classes.length]!.id;
       attempted += 1;
       try {
-        const saved = await saveLabel(db, { cellId, classId, readerId, source: "human", expectedVersion: versions.get(cellId) ?? null, actorId: readerId });
+        const saved = await saveLabel(db, {
+          cellId,
+          classId,
+          readerId,
+          source: "human",
+          expectedVersion: versions.get(cellId) ?? null,
+          actorId: readerId,
+        });
         acks.push({ labelId: saved.id, version: saved.version, classId: saved.classId });
         versions.set(cellId, saved.version);
         failures = 0;
@@ -150,8 +157,8 @@ try {
     const collect = (chunk: Buffer) => {
       for (const line of chunk.toString().split("\n")) if (line.trim()) trainerOutput.push(`${id}: ${line}`);
     };
-    child.stdout!.on("data", collect);
-    child.stderr!.on("data", collect);
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
     trainers.push(child);
     // As docker compose's `restart: unless-stopped` would: a trainer that exits on its own is restarted.
     child.on("exit", (code, signal) => {
@@ -202,7 +209,11 @@ try {
   log("PostgreSQL restarted");
 
   const timeoutMs = Number(values["timeout-min"]) * 60_000;
-  await waitFor("the job to reach a final state", async () => ["succeeded", "failed", "cancelled"].includes((await jobRow()).status), timeoutMs);
+  await waitFor(
+    "the job to reach a final state",
+    async () => ["succeeded", "failed", "cancelled"].includes((await jobRow()).status),
+    timeoutMs,
+  );
   await sleep(2_000);
   stopWriters = true;
   await writing;
@@ -215,20 +226,33 @@ try {
   const labels = labelIds.length ? await db.select().from(schema.label).where(inArray(schema.label.id, labelIds)) : [];
   const labelById = new Map(labels.map((l) => [l.id, l]));
   const history = labelIds.length
-    ? await db.select({ labelId: schema.labelHistory.labelId, version: schema.labelHistory.version, classId: schema.labelHistory.classId }).from(schema.labelHistory).where(inArray(schema.labelHistory.labelId, labelIds))
+    ? await db
+        .select({ labelId: schema.labelHistory.labelId, version: schema.labelHistory.version, classId: schema.labelHistory.classId })
+        .from(schema.labelHistory)
+        .where(inArray(schema.labelHistory.labelId, labelIds))
     : [];
   const historyKeys = new Set(history.map((h) => `${h.labelId}:${h.version}:${h.classId}`));
   for (const ack of acks) {
     const row = labelById.get(ack.labelId);
     if (!row || row.version < ack.version || !historyKeys.has(`${ack.labelId}:${ack.version}:${ack.classId}`)) lost += 1;
   }
-  const written = (await db.select({ n: sql<number>`count(*)::int` }).from(schema.labelHistory).where(inArray(schema.labelHistory.labelId, labelIds.length ? labelIds : [job.id])))[0]!.n;
+  const written = (
+    await db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(schema.labelHistory)
+      .where(inArray(schema.labelHistory.labelId, labelIds.length ? labelIds : [job.id]))
+  )[0]!.n;
 
   const versions = await db.select().from(schema.modelVersion).where(eq(schema.modelVersion.jobId, job.id));
   const finished = versions.filter((v) => v.status === "ready" || v.status === "rejected");
   const successLines = trainerOutput.filter((l) => l.includes(`job ${job.id} succeeded`)).length;
   const duplicated = finished.length > 1 || successLines > 1 ? 1 : 0;
-  const stuck = (await db.select({ n: sql<number>`count(*)::int` }).from(schema.job).where(inArray(schema.job.status, ["queued", "running"])))[0]!.n;
+  const stuck = (
+    await db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(schema.job)
+      .where(inArray(schema.job.status, ["queued", "running"]))
+  )[0]!.n;
   const stuckVersions = versions.filter((v) => v.status === "training").length;
   log(
     `model versions from the job: ${versions.map((v) => v.status).join(", ")} (left training: ${stuckVersions}); save attempts ${attempted}, errors retried ${retriedErrors}`,

@@ -45,13 +45,34 @@ for (const line of zhengRows) {
   await copyFile(path.join(dataDir, "zheng2018", file!), dest);
 }
 const sources = [
-  { dataset: "pbc", institution: "Hospital Clinic Barcelona", scheme: "pbc-8", source: { kind: "manifest" as const, file: path.join(dataDir, "pbc", "manifest.csv") } },
-  { dataset: "zheng-site1", institution: "Jiangxi Tecom (Zheng 2018)", scheme: "wbc-5", source: { kind: "dir" as const, dir: path.join(work, "zheng", "site1") } },
-  { dataset: "zheng-site2", institution: "CellaVision set (Zheng 2018)", scheme: "wbc-5", source: { kind: "dir" as const, dir: path.join(work, "zheng", "site2") } },
+  {
+    dataset: "pbc",
+    institution: "Hospital Clinic Barcelona",
+    scheme: "pbc-8",
+    source: { kind: "manifest" as const, file: path.join(dataDir, "pbc", "manifest.csv") },
+  },
+  {
+    dataset: "zheng-site1",
+    institution: "Jiangxi Tecom (Zheng 2018)",
+    scheme: "wbc-5",
+    source: { kind: "dir" as const, dir: path.join(work, "zheng", "site1") },
+  },
+  {
+    dataset: "zheng-site2",
+    institution: "CellaVision set (Zheng 2018)",
+    scheme: "wbc-5",
+    source: { kind: "dir" as const, dir: path.join(work, "zheng", "site2") },
+  },
 ];
 const project = await ensureProject(handle.db, { slug: "lodocv-wbc5", name: "wbc-5 LODOCV", schemeKey: "wbc-5" });
 for (const s of sources) {
-  const r = await importImages(handle.db, storage, { source: s.source, institution: s.institution, dataset: s.dataset, schemeKey: s.scheme, maxImagePixels: 50_000_000 });
+  const r = await importImages(handle.db, storage, {
+    source: s.source,
+    institution: s.institution,
+    dataset: s.dataset,
+    schemeKey: s.scheme,
+    maxImagePixels: 50_000_000,
+  });
   console.log(`[bench] imported ${s.dataset}: imported=${r.imported} duplicates=${r.duplicates} rejected=${r.rejected.length}`);
   await addProjectDataset(handle.db, project.id, r.datasetId);
 }
@@ -88,16 +109,23 @@ const totalMinutes = (performance.now() - t0) / 60_000;
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? "N/A" : `${(v * 100).toFixed(1)}`);
 const keys = result!.classKeys;
 const header = `| held-out site | n | accuracy | balanced acc. | kappa | macro AUC | ${keys.map((k) => `recall ${k}`).join(" | ")} |`;
-const rows = summary.perSite.map(({ heldOut, report }) =>
-  `| ${heldOut} | ${report.n} | ${pct(report.accuracy)} | ${pct(report.balancedAccuracy)} | ${report.kappa?.toFixed(3) ?? "N/A"} | ${report.macroAuc?.toFixed(3) ?? "N/A"} | ${keys.map((k) => pct(report.perClass[k]?.recall)).join(" | ")} |`,
+const rows = summary.perSite.map(
+  ({ heldOut, report }) =>
+    `| ${heldOut} | ${report.n} | ${pct(report.accuracy)} | ${pct(report.balancedAccuracy)} | ${report.kappa?.toFixed(3) ?? "N/A"} | ${report.macroAuc?.toFixed(3) ?? "N/A"} | ${keys.map((k) => pct(report.perClass[k]?.recall)).join(" | ")} |`,
 );
 const pooled = summary.pooled;
-rows.push(`| pooled | ${pooled.n} | ${pct(pooled.accuracy)} | ${pct(pooled.balancedAccuracy)} | ${pooled.kappa?.toFixed(3) ?? "N/A"} | ${pooled.macroAuc?.toFixed(3) ?? "N/A"} | ${keys.map((k) => pct(pooled.perClass[k]?.recall)).join(" | ")} |`);
+rows.push(
+  `| pooled | ${pooled.n} | ${pct(pooled.accuracy)} | ${pct(pooled.balancedAccuracy)} | ${pooled.kappa?.toFixed(3) ?? "N/A"} | ${pooled.macroAuc?.toFixed(3) ?? "N/A"} | ${keys.map((k) => pct(pooled.perClass[k]?.recall)).join(" | ")} |`,
+);
 const a = summary.acrossSites;
-rows.push(`| mean ± sd over sites | | ${pct(a.accuracy.mean)} ± ${pct(a.accuracy.sd)} | ${pct(a.balancedAccuracy.mean)} ± ${pct(a.balancedAccuracy.sd)} | ${a.kappa.mean?.toFixed(3)} ± ${a.kappa.sd?.toFixed(3)} | ${a.macroAuc.mean?.toFixed(3)} | ${keys.map(() => "").join(" | ")} |`);
+rows.push(
+  `| mean ± sd over sites | | ${pct(a.accuracy.mean)} ± ${pct(a.accuracy.sd)} | ${pct(a.balancedAccuracy.mean)} ± ${pct(a.balancedAccuracy.sd)} | ${a.kappa.mean?.toFixed(3)} ± ${a.kappa.sd?.toFixed(3)} | ${a.macroAuc.mean?.toFixed(3)} | ${keys.map(() => "").join(" | ")} |`,
+);
 const separator = `|${"---|".repeat(6 + keys.length)}`;
 console.log([header, separator, ...rows].join("\n"));
-console.log(`[bench] import ${importSeconds.toFixed(0)} s, total ${totalMinutes.toFixed(1)} min, ${values.minutes} min budget per fold, ${values.backbone} @${values["input-size"]}px`);
+console.log(
+  `[bench] import ${importSeconds.toFixed(0)} s, total ${totalMinutes.toFixed(1)} min, ${values.minutes} min budget per fold, ${values.backbone} @${values["input-size"]}px`,
+);
 if (values.out) await writeFile(values.out, JSON.stringify({ settings: values, importSeconds, totalMinutes, result }, null, 2));
 await handle.close();
 await rm(work, { recursive: true, force: true });

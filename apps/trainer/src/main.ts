@@ -13,9 +13,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-console.log(
-  `[trainer ${config.workerId}] polling ${handle.kind === "postgres" ? "PostgreSQL" : "embedded PGlite"} for jobs`,
-);
+console.log(`[trainer ${config.workerId}] polling ${handle.kind === "postgres" ? "PostgreSQL" : "embedded PGlite"} for jobs`);
 await runWorker({
   db: handle.db,
   workerId: config.workerId,

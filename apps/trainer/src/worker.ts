@@ -150,10 +150,13 @@ export async function runClaimedJob(job: Job, options: WorkerOptions, logger: (l
       if (controller.signal.aborted) throw controller.signal.reason;
     },
     log: (message, level = "info") =>
-      appendJobLog(db, job.id, { level, message }).catch((error: unknown) => logger(`[trainer ${workerId}] job log not stored: ${describe(error)}`)),
+      appendJobLog(db, job.id, { level, message }).catch((error: unknown) =>
+        logger(`[trainer ${workerId}] job log not stored: ${describe(error)}`),
+      ),
   };
   // Final writes retry through short database outages; they are lease-checked, so a retry is safe.
-  const persist = <T>(write: () => Promise<T>) => retryDatabase(write, { deadlineMs: staleAfterMs, signal: options.signal, logger, workerId });
+  const persist = <T>(write: () => Promise<T>) =>
+    retryDatabase(write, { deadlineMs: staleAfterMs, signal: options.signal, logger, workerId });
 
   logger(`[trainer ${workerId}] job ${job.id} (${job.type}) attempt ${job.attempts} started`);
   try {
@@ -161,7 +164,11 @@ export async function runClaimedJob(job: Job, options: WorkerOptions, logger: (l
     const result = await handler(ctx);
     if (controller.signal.aborted) throw controller.signal.reason;
     const done = await persist(() => completeJob(db, { ...lease, result: result ?? undefined }));
-    logger(done ? `[trainer ${workerId}] job ${job.id} succeeded` : `[trainer ${workerId}] job ${job.id} finished but is no longer ours; result discarded`);
+    logger(
+      done
+        ? `[trainer ${workerId}] job ${job.id} succeeded`
+        : `[trainer ${workerId}] job ${job.id} finished but is no longer ours; result discarded`,
+    );
   } catch (error) {
     if (error instanceof JobLeaseLostError) {
       logger(`[trainer ${workerId}] job ${job.id}: ${error.message}; stopped without writing`);

@@ -28,11 +28,17 @@ const noLog = () => {};
 
 /** Makes a job's heartbeat look ten minutes old by the database clock. */
 async function ageHeartbeat(t: TestDb, jobId: string) {
-  await t.db.update(schema.job).set({ heartbeatAt: sql`now() - interval '10 minutes'` }).where(eq(schema.job.id, jobId));
+  await t.db
+    .update(schema.job)
+    .set({ heartbeatAt: sql`now() - interval '10 minutes'` })
+    .where(eq(schema.job.id, jobId));
 }
 
 async function dbNow(t: TestDb): Promise<number> {
-  const [row] = await t.db.select({ now: sql<string>`now()::text` }).from(schema.job).limit(1);
+  const [row] = await t.db
+    .select({ now: sql<string>`now()::text` })
+    .from(schema.job)
+    .limit(1);
   return new Date(row!.now).getTime();
 }
 
@@ -49,7 +55,7 @@ function flakyDb(db: Db, methods: string[]) {
           state.thrown += 1;
           throw new Error("connect ECONNREFUSED 127.0.0.1:5432");
         }
-        return value.apply(target, args);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
   });
@@ -102,7 +108,14 @@ describeEachDb("trainer fault handling", (kind) => {
     const first = (await claimNextJob(t.db, { workerId: "w1", types: ["train"] }))!;
     const oldLease = { jobId: j.id, workerId: "w1", attempt: first.attempts };
     const project = await getProjectBySlug(t.db, "faults");
-    const mv = await createModelVersion(t.db, { projectId, schemeId: project.schemeId, name: "old", backbone: "small-cnn", hyperParameters: {}, jobId: j.id });
+    const mv = await createModelVersion(t.db, {
+      projectId,
+      schemeId: project.schemeId,
+      name: "old",
+      backbone: "small-cnn",
+      hyperParameters: {},
+      jobId: j.id,
+    });
     await ageHeartbeat(t, j.id);
     const sweep = await requeueStaleJobs(t.db, { staleAfterMs: 60_000 });
     expect(sweep.orphanedModelVersionIds).toEqual([mv.id]);
@@ -113,7 +126,13 @@ describeEachDb("trainer fault handling", (kind) => {
 
     expect(await completeJob(t.db, { ...oldLease, result: { stale: true } })).toBe(false);
     expect(await heartbeatJob(t.db, oldLease)).toEqual({ cancelRequested: true });
-    const publishing = finishTrainedModel(t.db, oldLease, { id: mv.id, metrics: {}, artifactKey: `models/${mv.id}/`, collapseReasons: [], publish: true });
+    const publishing = finishTrainedModel(t.db, oldLease, {
+      id: mv.id,
+      metrics: {},
+      artifactKey: `models/${mv.id}/`,
+      collapseReasons: [],
+      publish: true,
+    });
     await expect(publishing).rejects.toBeInstanceOf(JobLeaseLostError);
     expect((await getProjectBySlug(t.db, "faults")).currentModelVersionId).toBeNull();
     expect(await getJob(t.db, j.id)).toMatchObject({ status: "running", attempts: second.attempts, result: null });
@@ -134,7 +153,11 @@ describeEachDb("trainer fault handling", (kind) => {
       takenOver = await claimNextJob(t.db, { workerId: "fast", types: ["evaluate"] });
       return { from: "slow" };
     };
-    await runClaimedJob(claimed, { db: t.db, workerId: "slow", handlers: { evaluate: handler }, signal: new AbortController().signal, heartbeatIntervalMs: 60_000 }, noLog);
+    await runClaimedJob(
+      claimed,
+      { db: t.db, workerId: "slow", handlers: { evaluate: handler }, signal: new AbortController().signal, heartbeatIntervalMs: 60_000 },
+      noLog,
+    );
     expect(takenOver).not.toBeNull();
     expect(await getJob(t.db, j.id)).toMatchObject({ status: "running", lockedBy: "fast", result: null });
   });
@@ -145,32 +168,49 @@ describeEachDb("trainer fault handling", (kind) => {
     const keys = ["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-000000000003"];
     const children = keys.map((key) => ({ key, payload: { role: "fold" } }));
     const first = await claim();
-    await savePlanWithChildJobs(t.db, { jobId: plan.id, workerId: "planner", attempt: first.attempts }, {
-      childKey: "heldOutDatasetId",
-      children,
-      buildResult: () => ({ folds: {} }),
-    });
+    await savePlanWithChildJobs(
+      t.db,
+      { jobId: plan.id, workerId: "planner", attempt: first.attempts },
+      {
+        childKey: "heldOutDatasetId",
+        children,
+        buildResult: () => ({ folds: {} }),
+      },
+    );
     const folds = (await listJobs(t.db, { projectId, limit: 100 })).filter((x) => x.parentJobId === plan.id);
     expect(folds).toHaveLength(3);
     const byKey = new Map(folds.map((f) => [(f.payload as { heldOutDatasetId: string }).heldOutDatasetId, f]));
-    await t.db.update(schema.job).set({ status: "succeeded" }).where(eq(schema.job.id, byKey.get(keys[0]!)!.id));
-    await t.db.update(schema.job).set({ status: "failed" }).where(eq(schema.job.id, byKey.get(keys[1]!)!.id));
+    await t.db
+      .update(schema.job)
+      .set({ status: "succeeded" })
+      .where(eq(schema.job.id, byKey.get(keys[0]!)!.id));
+    await t.db
+      .update(schema.job)
+      .set({ status: "failed" })
+      .where(eq(schema.job.id, byKey.get(keys[1]!)!.id));
     await t.db.delete(schema.job).where(eq(schema.job.id, byKey.get(keys[2]!)!.id));
-    await t.db.update(schema.job).set({ result: { folds: { [keys[0]!]: { heldOut: "a" } } } }).where(eq(schema.job.id, plan.id));
+    await t.db
+      .update(schema.job)
+      .set({ result: { folds: { [keys[0]!]: { heldOut: "a" } } } })
+      .where(eq(schema.job.id, plan.id));
 
     // The planner died; its job is re-queued and planned again.
     await ageHeartbeat(t, plan.id);
     await requeueStaleJobs(t.db, { staleAfterMs: 60_000 });
     const second = await claim();
     let seenKept: string[] = [];
-    const outcome = await savePlanWithChildJobs(t.db, { jobId: plan.id, workerId: "planner", attempt: second.attempts }, {
-      childKey: "heldOutDatasetId",
-      children,
-      buildResult: (previous, kept) => {
-        seenKept = [...kept];
-        return { ...previous, replanned: true };
+    const outcome = await savePlanWithChildJobs(
+      t.db,
+      { jobId: plan.id, workerId: "planner", attempt: second.attempts },
+      {
+        childKey: "heldOutDatasetId",
+        children,
+        buildResult: (previous, kept) => {
+          seenKept = [...kept];
+          return { ...previous, replanned: true };
+        },
       },
-    });
+    );
     expect(outcome.kept).toEqual([keys[0]]);
     expect(outcome.created.sort()).toEqual([keys[1], keys[2]].sort());
     expect(seenKept).toEqual([keys[0]]);
@@ -217,7 +257,17 @@ describeEachDb("trainer fault handling", (kind) => {
       await ctx.reportProgress(0.6, "still going");
       return { scored: 1 };
     };
-    await runClaimedJob(claimed, { db: flaky.db, workerId: "w-beat", handlers: { predict: handler }, signal: new AbortController().signal, heartbeatIntervalMs: 60_000 }, noLog);
+    await runClaimedJob(
+      claimed,
+      {
+        db: flaky.db,
+        workerId: "w-beat",
+        handlers: { predict: handler },
+        signal: new AbortController().signal,
+        heartbeatIntervalMs: 60_000,
+      },
+      noLog,
+    );
     expect(flaky.state.thrown).toBe(2);
     expect(await getJob(t.db, j.id)).toMatchObject({ status: "succeeded", result: { scored: 1 }, attempts: 1 });
   });

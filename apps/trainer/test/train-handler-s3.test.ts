@@ -43,14 +43,24 @@ describe("train and predict with S3 storage (PGlite, s3rver, wasm)", () => {
     const project = await getProjectBySlug(t.db, "pbc-demo");
     const job = await enqueueJob(t.db, { type, projectId: project.id, payload });
     const claimed = await claimNextJob(t.db, { workerId: "test", types: [type] });
-    await runClaimedJob(claimed!, { db: t.db, workerId: "test", handlers: { [type]: handler }, signal: new AbortController().signal }, () => {});
+    await runClaimedJob(
+      claimed!,
+      { db: t.db, workerId: "test", handlers: { [type]: handler }, signal: new AbortController().signal },
+      () => {},
+    );
     return getJob(t.db, job.id);
   }
 
   it("trains from images read through the bucket and stores the model artifacts in it", async () => {
     const cacheA = path.join(work, "host-a-cache");
     const train = createTrainHandler({ storage, cacheDir: cacheA, tfBackend: "auto" });
-    const done = await runJob("train", train, { backbone: "small-cnn", inputSize: 32, epochs: 2, timeBudgetMinutes: 2, testFraction: 0.25 });
+    const done = await runJob("train", train, {
+      backbone: "small-cnn",
+      inputSize: 32,
+      epochs: 2,
+      timeBudgetMinutes: 2,
+      testFraction: 0.25,
+    });
     expect(done.error).toBeNull();
     expect(done.status).toBe("succeeded");
     const [mv] = await listModelVersions(t.db, (await getProjectBySlug(t.db, "pbc-demo")).id);

@@ -82,7 +82,11 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     await t.db.update(schema.modelVersion).set({ status: "ready" }).where(eq(schema.modelVersion.id, mv!.id));
     const handlers = { predict: createPredictHandler({ storage, tfBackend: "auto" }) };
     const runPredict = async (mcPasses = 5) => {
-      const job = await enqueueJob(t.db, { type: "predict", projectId: project.id, payload: { modelVersionId: mv!.id, mcPasses, chunkSize: 16 } });
+      const job = await enqueueJob(t.db, {
+        type: "predict",
+        projectId: project.id,
+        payload: { modelVersionId: mv!.id, mcPasses, chunkSize: 16 },
+      });
       const claimed = await claimNextJob(t.db, { workerId: "test", types: ["predict"] });
       await runClaimedJob(claimed!, { db: t.db, workerId: "test", handlers, signal: new AbortController().signal }, () => {});
       return getJob(t.db, job.id);
@@ -106,7 +110,9 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     const second = await runPredict();
     expect(second.status).toBe("succeeded");
     expect(await t.db.select().from(schema.prediction).where(eq(schema.prediction.modelVersionId, mv!.id))).toHaveLength(predicted);
-    expect(await t.db.select().from(schema.reviewQueueItem).where(eq(schema.reviewQueueItem.projectId, project.id))).toHaveLength(predicted);
+    expect(await t.db.select().from(schema.reviewQueueItem).where(eq(schema.reviewQueueItem.projectId, project.id))).toHaveLength(
+      predicted,
+    );
     expect(second.result).toMatchObject({ runtime: "tfjs", mcPasses: 5 });
 
     // Without MC-dropout the exported ONNX model scores the cells through ONNX Runtime.
@@ -135,7 +141,9 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     await runClaimedJob(claimed!, { db: t.db, workerId: "test", handlers, signal: new AbortController().signal }, () => {});
     const done = await getJob(t.db, job.id);
     expect(done.error).toBeNull();
-    const child = (await listModelVersions(t.db, project.id)).find((v) => v.id === (done.result as { modelVersionId: string }).modelVersionId)!;
+    const child = (await listModelVersions(t.db, project.id)).find(
+      (v) => v.id === (done.result as { modelVersionId: string }).modelVersionId,
+    )!;
     expect(child.parentId).toBe(base.id);
     const history = (child.metrics as { history: Array<{ phase: string }> }).history;
     expect(history.map((h) => h.phase)).toEqual(["frozen", "full"]);

@@ -57,13 +57,31 @@ describeEachDb("trainer worker", (kind) => {
 
   it("retries a transient failure and fails a permanent one without retry", async () => {
     const flaky = await enqueueJob(t.db, { type: "predict", maxAttempts: 3 });
-    await runUntil(t, "w-flaky", { predict: async () => { throw new Error("disk full"); } }, async () => (await getJob(t.db, flaky.id)).status === "queued" && (await getJob(t.db, flaky.id)).attempts === 1);
+    await runUntil(
+      t,
+      "w-flaky",
+      {
+        predict: async () => {
+          throw new Error("disk full");
+        },
+      },
+      async () => (await getJob(t.db, flaky.id)).status === "queued" && (await getJob(t.db, flaky.id)).attempts === 1,
+    );
     const afterFirst = await getJob(t.db, flaky.id);
     expect(afterFirst.error).toBe("disk full");
     expect(afterFirst.logs.at(-1)).toMatchObject({ level: "error", message: "disk full" });
 
     const broken = await enqueueJob(t.db, { type: "lodocv", maxAttempts: 3 });
-    await runUntil(t, "w-perm", { lodocv: async () => { throw new PermanentJobError("no datasets"); } }, async () => (await getJob(t.db, broken.id)).status === "failed");
+    await runUntil(
+      t,
+      "w-perm",
+      {
+        lodocv: async () => {
+          throw new PermanentJobError("no datasets");
+        },
+      },
+      async () => (await getJob(t.db, broken.id)).status === "failed",
+    );
     expect(await getJob(t.db, broken.id)).toMatchObject({ attempts: 1, error: "no datasets" });
   });
 

@@ -32,12 +32,18 @@ describe("web environment", () => {
       },
       repoRoot,
     );
-    expect(env.runtime).toMatchObject({ databaseUrl: "postgres://u@localhost:5432/db", dataDir: "/tmp/hl-data", storageDir: "/tmp/hl-storage" });
+    expect(env.runtime).toMatchObject({
+      databaseUrl: "postgres://u@localhost:5432/db",
+      dataDir: "/tmp/hl-data",
+      storageDir: "/tmp/hl-storage",
+    });
     expect(env.trustHost).toBe(true);
   });
 
   it("requires AUTH_SECRET in production (next start outside npm start) and rejects bad values", () => {
-    expect(() => parseWebEnv({ NODE_ENV: "production" }, repoRoot)).toThrow(/AUTH_SECRET is required in production .*npm start.*openssl rand/);
+    expect(() => parseWebEnv({ NODE_ENV: "production" }, repoRoot)).toThrow(
+      /AUTH_SECRET is required in production .*npm start.*openssl rand/,
+    );
     expect(() => parseWebEnv({ NODE_ENV: "development", AUTH_SECRET: "short" }, repoRoot)).toThrow(/AUTH_SECRET/);
     expect(() => parseWebEnv({ NODE_ENV: "development", HEMALOOP_DB_MAX_CONNECTIONS: "0" }, repoRoot)).toThrow();
   });

@@ -11,7 +11,19 @@ import type { TrpcContext } from "../src/server/trpc/init";
 import { appRouter, createCaller } from "../src/server/trpc/root";
 
 type ErrorBody = {
-  error?: { json: { message: string; data: { code: string; httpStatus: number; correlationId: string | null; stack?: string; zodError: unknown; domain: { code: string } | null } } };
+  error?: {
+    json: {
+      message: string;
+      data: {
+        code: string;
+        httpStatus: number;
+        correlationId: string | null;
+        stack?: string;
+        zodError: unknown;
+        domain: { code: string } | null;
+      };
+    };
+  };
 };
 
 const secretText = 'relation "secret_table" does not exist';
@@ -121,9 +133,13 @@ describeEachDb("tRPC API: no internal error text reaches a client", (kind) => {
 
   it("an error outside any procedure (context creation) is hidden the same way", async () => {
     spyOnConsoleError();
-    const http = await httpCall(() => {
-      throw new Error(`${secretText} while reading the session`);
-    }, "label.save", { projectId: f.projectId, cellId: f.cropCellIds[0]!, classId: f.classIds.ig!, expectedVersion: null });
+    const http = await httpCall(
+      () => {
+        throw new Error(`${secretText} while reading the session`);
+      },
+      "label.save",
+      { projectId: f.projectId, cellId: f.cropCellIds[0]!, classId: f.classIds.ig!, expectedVersion: null },
+    );
     expect(http.status).toBe(500);
     const json = http.body.error!.json;
     expect(json.data.correlationId).toMatch(uuidPattern);
@@ -136,9 +152,17 @@ describeEachDb("tRPC API: no internal error text reaches a client", (kind) => {
   it("domain errors and deliberate tRPC errors keep their codes and messages, without stacks", async () => {
     spyOnConsoleError();
     const annotator = () => ({ db: t.db, user: f.users.annotator });
-    const missing = await httpCall(annotator, "label.save", { projectId: f.projectId, cellId: f.otherCellId, classId: f.classIds.ig!, expectedVersion: null });
+    const missing = await httpCall(annotator, "label.save", {
+      projectId: f.projectId,
+      cellId: f.otherCellId,
+      classId: f.classIds.ig!,
+      expectedVersion: null,
+    });
     expect(missing.status).toBe(404);
-    expect(missing.body.error?.json).toMatchObject({ message: "cell not found", data: { code: "NOT_FOUND", correlationId: null, domain: { code: "NOT_FOUND" } } });
+    expect(missing.body.error?.json).toMatchObject({
+      message: "cell not found",
+      data: { code: "NOT_FOUND", correlationId: null, domain: { code: "NOT_FOUND" } },
+    });
     expect(missing.body.error?.json.data.stack).toBeUndefined();
     const forbidden = await httpCall(annotator, "job.enqueueTrain", { projectId: f.projectId });
     expect(forbidden.status).toBe(403);
@@ -161,7 +185,18 @@ describeEachDb("tRPC API: no internal error text reaches a client", (kind) => {
       expect((await caught(lead.job.enqueueTrain({ projectId: f.projectId }))).code).toBe("INTERNAL_SERVER_ERROR");
       expect((await caught(lead.job.enqueueLodocv({ projectId: f.projectId }))).code).toBe("INTERNAL_SERVER_ERROR");
       expect((await caught(lead.job.cancel({ projectId: f.projectId, jobId: queued.id }))).code).toBe("INTERNAL_SERVER_ERROR");
-      expect((await caught(as(f.users.annotator).label.save({ projectId: f.projectId, cellId: f.cropCellIds[4]!, classId: f.classIds.ig!, expectedVersion: null }))).code).toBe("INTERNAL_SERVER_ERROR");
+      expect(
+        (
+          await caught(
+            as(f.users.annotator).label.save({
+              projectId: f.projectId,
+              cellId: f.cropCellIds[4]!,
+              classId: f.classIds.ig!,
+              expectedVersion: null,
+            }),
+          )
+        ).code,
+      ).toBe("INTERNAL_SERVER_ERROR");
     } finally {
       await t.db.execute(sql`drop trigger test_fail_audit on audit_event`);
     }

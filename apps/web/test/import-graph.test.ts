@@ -37,7 +37,7 @@ function runtimeSpecifiers(file: string): string[] {
     } else if (ts.isCallExpression(node) && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0]!)) {
       const callee = node.expression;
       if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === "require")) {
-        found.push((node.arguments[0] as ts.StringLiteral).text);
+        found.push(node.arguments[0].text);
       }
     }
     ts.forEachChild(node, visit);
@@ -67,7 +67,11 @@ function walkImports(roots: string[]): Graph {
       if (specifier.startsWith("node:") || builtins.has(specifier)) continue;
       const resolved = ts.resolveModuleName(specifier, file, compilerOptions, ts.sys).resolvedModule;
       const target = resolved ? realpathSync(resolved.resolvedFileName) : undefined;
-      const inRepoSource = target && !target.includes(`${path.sep}node_modules${path.sep}`) && /\.(ts|tsx|mts|js|mjs)$/.test(target) && !target.endsWith(".d.ts");
+      const inRepoSource =
+        target &&
+        !target.includes(`${path.sep}node_modules${path.sep}`) &&
+        /\.(ts|tsx|mts|js|mjs)$/.test(target) &&
+        !target.endsWith(".d.ts");
       if (inRepoSource) queue.push(target);
       else if (!specifier.startsWith(".")) graph.externals.add(packageName(specifier));
       else graph.unresolved.push(`${rel(file)} -> ${specifier}`);
@@ -90,7 +94,9 @@ describe("web app import graph", () => {
 
   it("walks into @hemaloop/db through its subpath exports", () => {
     const files = [...web.files].map(rel);
-    expect(files).toEqual(expect.arrayContaining(["packages/db/src/queries/index.ts", "packages/db/src/client.ts", "packages/db/src/errors.ts"]));
+    expect(files).toEqual(
+      expect.arrayContaining(["packages/db/src/queries/index.ts", "packages/db/src/client.ts", "packages/db/src/errors.ts"]),
+    );
     // only asset imports (CSS) are left unresolved: no source file is silently skipped
     expect(web.unresolved.filter((u) => !u.endsWith(".css"))).toEqual([]);
   });

@@ -27,19 +27,16 @@ describeEachDb("job payloads: what the web enqueues the trainer accepts", (kind)
     const lead = createCaller({ db: t.db, user: f.users.lead });
     const job = await lead.job.enqueueLodocv({ projectId: f.projectId });
     const parsed = lodocvPayloadSchema.parse(job.payload);
-    expect(parsed).toMatchObject({ role: "plan", backbone: JOB_DEFAULTS.backbone, timeBudgetMinutes: JOB_DEFAULTS.lodocvTimeBudgetMinutes });
+    expect(parsed).toMatchObject({
+      role: "plan",
+      backbone: JOB_DEFAULTS.backbone,
+      timeBudgetMinutes: JOB_DEFAULTS.lodocvTimeBudgetMinutes,
+    });
   });
 });
 
 describe("job payloads: the web refuses what the trainer refuses", () => {
-  const settings = [
-    { backbone: "vgg16" },
-    { inputSize: 16 },
-    { inputSize: 300 },
-    { inputSize: 64.5 },
-    { epochs: 0 },
-    { epochs: 501 },
-  ];
+  const settings = [{ backbone: "vgg16" }, { inputSize: 16 }, { inputSize: 300 }, { inputSize: 64.5 }, { epochs: 0 }, { epochs: 501 }];
   it.each(settings)("train %o", (bad) => {
     expect(trainPayloadSchema.safeParse(bad).success).toBe(false);
     expect(trainJobInput.safeParse(bad).success).toBe(false);
@@ -48,7 +45,10 @@ describe("job payloads: the web refuses what the trainer refuses", () => {
     expect(lodocvPayloadSchema.safeParse({ role: "plan", ...bad }).success).toBe(false);
     expect(lodocvJobInput.safeParse(bad).success).toBe(false);
   });
-  it.each([{ backbone: "small-cnn", inputSize: 32, epochs: 1 }, { backbone: "resnet", inputSize: 224, epochs: 500 }])("both accept %o", (good) => {
+  it.each([
+    { backbone: "small-cnn", inputSize: 32, epochs: 1 },
+    { backbone: "resnet", inputSize: 224, epochs: 500 },
+  ])("both accept %o", (good) => {
     expect(trainPayloadSchema.safeParse(good).success).toBe(true);
     expect(trainJobInput.safeParse(good).success).toBe(true);
     expect(lodocvJobInput.safeParse(good).success).toBe(true);

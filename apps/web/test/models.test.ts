@@ -41,7 +41,9 @@ async function httpCall(db: Db, user: PublicUser | null, path: string, input: un
     router: appRouter,
     createContext: () => ({ db, user }),
   });
-  const body = (await res.json()) as { error?: { json: { message: string; data: { code: string; domain: { code: string; details: Record<string, unknown> | null } | null } } } };
+  const body = (await res.json()) as {
+    error?: { json: { message: string; data: { code: string; domain: { code: string; details: Record<string, unknown> | null } | null } } };
+  };
   return { status: res.status, body };
 }
 
@@ -58,8 +60,21 @@ describeEachDb("tRPC API: models, predict / LODOCV jobs, review queue", (kind) =
     t = await createTestDb(kind);
     f = await createProjectFixture(t.db);
     const mk = async (projectId: string, name: string, collapseReasons: string[]) => {
-      const mv = await createModelVersion(t.db, { projectId, schemeId: f.schemeId, name, backbone: "small-cnn", hyperParameters: { inputSize: 64, classKeys }, createdBy: f.users.lead.id });
-      return finishModelVersion(t.db, { id: mv.id, metrics: sampleModelMetrics(classKeys), artifactKey: `models/${mv.id}/`, onnxKey: `models/${mv.id}/model.onnx`, collapseReasons });
+      const mv = await createModelVersion(t.db, {
+        projectId,
+        schemeId: f.schemeId,
+        name,
+        backbone: "small-cnn",
+        hyperParameters: { inputSize: 64, classKeys },
+        createdBy: f.users.lead.id,
+      });
+      return finishModelVersion(t.db, {
+        id: mv.id,
+        metrics: sampleModelMetrics(classKeys),
+        artifactKey: `models/${mv.id}/`,
+        onnxKey: `models/${mv.id}/model.onnx`,
+        collapseReasons,
+      });
     };
     ready = await mk(f.projectId, "good-model", []);
     rejected = await mk(f.projectId, "collapsed-model", ["predicts neutrophil for 97% of cells", "balanced accuracy 0.14 is at chance"]);
@@ -74,7 +89,22 @@ describeEachDb("tRPC API: models, predict / LODOCV jobs, review queue", (kind) =
     const list = await annotator.model.list({ projectSlug: f.projectSlug });
     expect(list.map((m) => m.name).sort()).toEqual(["collapsed-model", "good-model"]);
     const good = list.find((m) => m.id === ready.id)!;
-    expect(good).toMatchObject({ status: "ready", backbone: "small-cnn", accuracy: 0.81, balancedAccuracy: 0.78, kappa: 0.7, macroAuc: 0.9, ece: 0.05, split: "test", epochs: 3, inputSize: 64, stopReason: "early-stopping", isCurrent: false, collapseReasons: null, createdByName: f.users.lead.name });
+    expect(good).toMatchObject({
+      status: "ready",
+      backbone: "small-cnn",
+      accuracy: 0.81,
+      balancedAccuracy: 0.78,
+      kappa: 0.7,
+      macroAuc: 0.9,
+      ece: 0.05,
+      split: "test",
+      epochs: 3,
+      inputSize: 64,
+      stopReason: "early-stopping",
+      isCurrent: false,
+      collapseReasons: null,
+      createdByName: f.users.lead.name,
+    });
     const bad = list.find((m) => m.id === rejected.id)!;
     expect(bad.status).toBe("rejected");
     expect(bad.collapseReasons).toHaveLength(2);
@@ -96,7 +126,9 @@ describeEachDb("tRPC API: models, predict / LODOCV jobs, review queue", (kind) =
     expect(await trpcCode(as(f.users.annotator).model.get({ projectId: f.projectId, modelVersionId: otherModel.id }))).toBe("NOT_FOUND");
     expect(await trpcCode(as(f.users.sysadmin).model.get({ projectId: f.projectId, modelVersionId: otherModel.id }))).toBe("NOT_FOUND");
     expect(await trpcCode(as(f.users.lead).model.publish({ projectId: f.projectId, modelVersionId: otherModel.id }))).toBe("NOT_FOUND");
-    expect(await trpcCode(as(f.users.lead).job.enqueuePredict({ projectId: f.projectId, modelVersionId: otherModel.id }))).toBe("NOT_FOUND");
+    expect(await trpcCode(as(f.users.lead).job.enqueuePredict({ projectId: f.projectId, modelVersionId: otherModel.id }))).toBe(
+      "NOT_FOUND",
+    );
     // the outsider leads the other project, and this project's model is not found there either
     expect(await trpcCode(as(f.users.outsider).model.get({ projectId: f.otherProjectId, modelVersionId: ready.id }))).toBe("NOT_FOUND");
   });
@@ -127,13 +159,19 @@ describeEachDb("tRPC API: models, predict / LODOCV jobs, review queue", (kind) =
     const http = await httpCall(t.db, f.users.lead, "model.publish", { projectId: f.projectId, modelVersionId: rejected.id });
     expect(http.status).toBe(409);
     expect(http.body.error?.json.data.code).toBe("CONFLICT");
-    expect(http.body.error?.json.data.domain?.details?.collapseReasons).toEqual(["predicts neutrophil for 97% of cells", "balanced accuracy 0.14 is at chance"]);
+    expect(http.body.error?.json.data.domain?.details?.collapseReasons).toEqual([
+      "predicts neutrophil for 97% of cells",
+      "balanced accuracy 0.14 is at chance",
+    ]);
     expect((await getProjectById(t.db, f.projectId)).currentModelVersionId).toBeNull();
   });
 
   it("a lead publishes a ready model, then predicts with it by default", async () => {
     const lead = as(f.users.lead);
-    expect(await lead.model.publish({ projectSlug: f.projectSlug, modelVersionId: ready.id })).toEqual({ projectId: f.projectId, currentModelVersionId: ready.id });
+    expect(await lead.model.publish({ projectSlug: f.projectSlug, modelVersionId: ready.id })).toEqual({
+      projectId: f.projectId,
+      currentModelVersionId: ready.id,
+    });
     const list = await as(f.users.annotator).model.list({ projectId: f.projectId });
     expect(list.filter((m) => m.isCurrent).map((m) => m.id)).toEqual([ready.id]);
     expect((await lead.model.get({ projectId: f.projectId, modelVersionId: ready.id })).isCurrent).toBe(true);
@@ -141,7 +179,13 @@ describeEachDb("tRPC API: models, predict / LODOCV jobs, review queue", (kind) =
     const job = await lead.job.enqueuePredict({ projectId: f.projectId });
     expect(job).toMatchObject({ type: "predict", status: "queued", projectId: f.projectId, createdBy: f.users.lead.id });
     expect(job.payload).toEqual({ modelVersionId: ready.id, unlabeledOnly: true, mcPasses: 10, strategy: "entropy", chunkSize: 2000 });
-    const explicit = await as(f.users.admin).job.enqueuePredict({ projectId: f.projectId, modelVersionId: ready.id, strategy: "bald", mcPasses: 0, unlabeledOnly: false });
+    const explicit = await as(f.users.admin).job.enqueuePredict({
+      projectId: f.projectId,
+      modelVersionId: ready.id,
+      strategy: "bald",
+      mcPasses: 0,
+      unlabeledOnly: false,
+    });
     expect(explicit.payload).toMatchObject({ strategy: "bald", mcPasses: 0, unlabeledOnly: false });
     expect(await trpcCode(lead.job.enqueuePredict({ projectId: f.projectId, strategy: "random" as never }))).toBe("BAD_REQUEST");
     expect(await trpcCode(lead.job.enqueuePredict({ projectId: f.projectId, mcPasses: 1000 }))).toBe("BAD_REQUEST");
@@ -158,7 +202,14 @@ describeEachDb("tRPC API: models, predict / LODOCV jobs, review queue", (kind) =
     // What the trainer writes: fold jobs under the plan, the plan's result with raw fold predictions.
     const folds = [];
     for (const ds of [f.cropDatasetId, f.fieldDatasetId]) {
-      folds.push(await enqueueJob(t.db, { type: "lodocv", projectId: f.projectId, parentJobId: plan.id, payload: { role: "fold", heldOutDatasetId: ds, classKeys } }));
+      folds.push(
+        await enqueueJob(t.db, {
+          type: "lodocv",
+          projectId: f.projectId,
+          parentJobId: plan.id,
+          payload: { role: "fold", heldOutDatasetId: ds, classKeys },
+        }),
+      );
     }
     await appendJobLog(t.db, plan.id, { level: "info", message: "planned 2 folds (0 skipped)" });
     const report = sampleReport(classKeys);
@@ -168,8 +219,27 @@ describeEachDb("tRPC API: models, predict / LODOCV jobs, review queue", (kind) =
       plannedFolds: 2,
       skipped: [],
       folds: {
-        [f.cropDatasetId]: { heldOut: "crops", datasetId: f.cropDatasetId, n: 3, yTrue: [0, 1, 0], probs: [[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1]] },
-        [f.fieldDatasetId]: { heldOut: "fields", datasetId: f.fieldDatasetId, n: 2, yTrue: [1, 0], probs: [[0.1, 0.8, 0.1], [0.5, 0.4, 0.1]] },
+        [f.cropDatasetId]: {
+          heldOut: "crops",
+          datasetId: f.cropDatasetId,
+          n: 3,
+          yTrue: [0, 1, 0],
+          probs: [
+            [0.9, 0.05, 0.05],
+            [0.2, 0.7, 0.1],
+            [0.6, 0.3, 0.1],
+          ],
+        },
+        [f.fieldDatasetId]: {
+          heldOut: "fields",
+          datasetId: f.fieldDatasetId,
+          n: 2,
+          yTrue: [1, 0],
+          probs: [
+            [0.1, 0.8, 0.1],
+            [0.5, 0.4, 0.1],
+          ],
+        },
       },
       summary: {
         perSite: [
@@ -177,7 +247,13 @@ describeEachDb("tRPC API: models, predict / LODOCV jobs, review queue", (kind) =
           { heldOut: "fields", report: { ...report, kappa: null } },
         ],
         pooled: report,
-        acrossSites: { accuracy: meanSd, balancedAccuracy: meanSd, kappa: { mean: 0.7, sd: null, n: 1 }, macroAuc: meanSd, recall: { neutrophil: meanSd, lymphocyte: meanSd, basophil: { mean: null, sd: null, n: 0 } } },
+        acrossSites: {
+          accuracy: meanSd,
+          balancedAccuracy: meanSd,
+          kappa: { mean: 0.7, sd: null, n: 1 },
+          macroAuc: meanSd,
+          recall: { neutrophil: meanSd, lymphocyte: meanSd, basophil: { mean: null, sd: null, n: 0 } },
+        },
       },
     };
     await t.db.update(schema.job).set({ result }).where(eq(schema.job.id, plan.id));
@@ -223,12 +299,21 @@ describeEachDb("tRPC API: models, predict / LODOCV jobs, review queue", (kind) =
         bald: i === 2 ? null : 0.1,
       })),
     );
-    await upsertReviewQueue(t.db, f.projectId, cells.map((cellId, i) => ({ cellId, predictionId: idsByCell.get(cellId)!, priority: [0.3, 0.9, 0.6][i]! })), "entropy");
+    await upsertReviewQueue(
+      t.db,
+      f.projectId,
+      cells.map((cellId, i) => ({ cellId, predictionId: idsByCell.get(cellId)!, priority: [0.3, 0.9, 0.6][i]! })),
+      "entropy",
+    );
     const items = await as(f.users.annotator).review.list({ projectSlug: f.projectSlug, limit: 10 });
     expect(items.map((i) => i.cellId)).toEqual([cells[1], cells[2], cells[0]]);
     expect(items[0]).toMatchObject({ priority: expect.closeTo(0.9, 5), strategy: "entropy", imageKind: "crop" });
     expect(items[0]!.thumbnailKey.startsWith("thumbs/")).toBe(true);
-    expect(items[0]!.prediction).toMatchObject({ modelVersionId: ready.id, modelVersionName: "good-model", predictedClass: { key: "lymphocyte" } });
+    expect(items[0]!.prediction).toMatchObject({
+      modelVersionId: ready.id,
+      modelVersionName: "good-model",
+      predictedClass: { key: "lymphocyte" },
+    });
     expect(items[1]).toMatchObject({ geometry: "box", x: 500, y: 20, imageWidth: 640 });
     expect(items[1]!.prediction?.bald).toBeNull();
     expect(await trpcCode(as(f.users.outsider).review.list({ projectId: f.projectId }))).toBe("FORBIDDEN");

@@ -29,7 +29,9 @@ async function httpCall(db: Db, user: PublicUser | null, path: string, input: un
     router: appRouter,
     createContext: () => ({ db, user }),
   });
-  const body = (await res.json()) as { error?: { json: { data: { code: string; httpStatus: number; domain: { code: string; details: unknown } | null } } } };
+  const body = (await res.json()) as {
+    error?: { json: { data: { code: string; httpStatus: number; domain: { code: string; details: unknown } | null } } };
+  };
   return { status: res.status, body };
 }
 
@@ -49,7 +51,11 @@ describeEachDb("tRPC API: roles, scoping and errors", (kind) => {
   it("refuses signed-out callers with UNAUTHORIZED", async () => {
     expect(await trpcCode(as(null).project.mine())).toBe("UNAUTHORIZED");
     expect(await trpcCode(as(null).project.get({ projectSlug: f.projectSlug }))).toBe("UNAUTHORIZED");
-    expect(await trpcCode(as(null).label.save({ projectId: f.projectId, cellId: f.cropCellIds[0]!, classId: f.classIds.ig!, expectedVersion: null }))).toBe("UNAUTHORIZED");
+    expect(
+      await trpcCode(
+        as(null).label.save({ projectId: f.projectId, cellId: f.cropCellIds[0]!, classId: f.classIds.ig!, expectedVersion: null }),
+      ),
+    ).toBe("UNAUTHORIZED");
     const http = await httpCall(t.db, null, "job.enqueueTrain", { projectId: f.projectId });
     expect(http.status).toBe(401);
   });
@@ -69,7 +75,11 @@ describeEachDb("tRPC API: roles, scoping and errors", (kind) => {
     expect(await trpcCode(outsider.cell.list({ projectId: f.projectId }))).toBe("FORBIDDEN");
     expect(await trpcCode(outsider.dataset.list({ projectId: f.projectId }))).toBe("FORBIDDEN");
     expect(await trpcCode(outsider.image.get({ projectId: f.projectId, imageId: f.fieldImageId }))).toBe("FORBIDDEN");
-    expect(await trpcCode(outsider.label.save({ projectId: f.projectId, cellId: f.cropCellIds[0]!, classId: f.classIds.ig!, expectedVersion: null }))).toBe("FORBIDDEN");
+    expect(
+      await trpcCode(
+        outsider.label.save({ projectId: f.projectId, cellId: f.cropCellIds[0]!, classId: f.classIds.ig!, expectedVersion: null }),
+      ),
+    ).toBe("FORBIDDEN");
     // an institution member sees the files but is not a project member
     expect(await trpcCode(as(f.users.instMember).cell.list({ projectId: f.projectId }))).toBe("FORBIDDEN");
     // system admins pass every role check
@@ -79,7 +89,12 @@ describeEachDb("tRPC API: roles, scoping and errors", (kind) => {
 
   it("an annotator saves labels but cannot start or cancel training", async () => {
     const annotator = as(f.users.annotator);
-    const saved = await annotator.label.save({ projectId: f.projectId, cellId: f.cropCellIds[2]!, classId: f.classIds.lymphocyte!, expectedVersion: null });
+    const saved = await annotator.label.save({
+      projectId: f.projectId,
+      cellId: f.cropCellIds[2]!,
+      classId: f.classIds.lymphocyte!,
+      expectedVersion: null,
+    });
     expect(saved).toMatchObject({ version: 1, readerId: f.users.annotator.id, source: "human" });
     const page = await annotator.cell.list({ projectId: f.projectId, imageKind: "crop" });
     expect(page.items.find((c) => c.cellId === f.cropCellIds[2])?.myLabel).toMatchObject({ key: "lymphocyte", version: 1 });
@@ -123,9 +138,16 @@ describeEachDb("tRPC API: roles, scoping and errors", (kind) => {
     expect((caught as TRPCError).code).toBe("CONFLICT");
     expect((caught as TRPCError).cause).toBeInstanceOf(ConflictError);
     // "I had no label" when there is one is a conflict too
-    expect(await trpcCode(annotator.label.save({ projectId: f.projectId, cellId, classId: f.classIds.ig!, expectedVersion: null }))).toBe("CONFLICT");
+    expect(await trpcCode(annotator.label.save({ projectId: f.projectId, cellId, classId: f.classIds.ig!, expectedVersion: null }))).toBe(
+      "CONFLICT",
+    );
 
-    const http = await httpCall(t.db, f.users.annotator, "label.save", { projectId: f.projectId, cellId, classId: f.classIds.ig!, expectedVersion: 1 });
+    const http = await httpCall(t.db, f.users.annotator, "label.save", {
+      projectId: f.projectId,
+      cellId,
+      classId: f.classIds.ig!,
+      expectedVersion: 1,
+    });
     expect(http.status).toBe(409);
     expect(http.body.error?.json.data.code).toBe("CONFLICT");
     const details = http.body.error?.json.data.domain?.details as { current: { version: number; classId: string } };
@@ -135,7 +157,16 @@ describeEachDb("tRPC API: roles, scoping and errors", (kind) => {
   it("scopes ids to the project named in the input", async () => {
     const outsiderAsLead = as(f.users.outsider);
     // outsider leads the other project but names a cell / image / job of this one
-    expect(await trpcCode(outsiderAsLead.label.save({ projectId: f.otherProjectId, cellId: f.cropCellIds[0]!, classId: f.classIds.ig!, expectedVersion: null }))).toBe("NOT_FOUND");
+    expect(
+      await trpcCode(
+        outsiderAsLead.label.save({
+          projectId: f.otherProjectId,
+          cellId: f.cropCellIds[0]!,
+          classId: f.classIds.ig!,
+          expectedVersion: null,
+        }),
+      ),
+    ).toBe("NOT_FOUND");
     expect(await trpcCode(outsiderAsLead.image.get({ projectId: f.otherProjectId, imageId: f.fieldImageId }))).toBe("NOT_FOUND");
     const job = await as(f.users.lead).job.enqueueTrain({ projectId: f.projectId });
     expect(await trpcCode(outsiderAsLead.job.cancel({ projectId: f.otherProjectId, jobId: job.id }))).toBe("NOT_FOUND");
@@ -143,7 +174,16 @@ describeEachDb("tRPC API: roles, scoping and errors", (kind) => {
     // a class of another scheme is invalid input
     const field = await as(f.users.annotator).image.get({ projectId: f.projectId, imageId: f.fieldImageId });
     const wbcClassId = field.cells.find((c) => c.importedLabel)!.importedLabel!.classId;
-    expect(await trpcCode(as(f.users.annotator).label.save({ projectId: f.projectId, cellId: f.fieldCellIds[0]!, classId: wbcClassId, expectedVersion: null }))).toBe("BAD_REQUEST");
+    expect(
+      await trpcCode(
+        as(f.users.annotator).label.save({
+          projectId: f.projectId,
+          cellId: f.fieldCellIds[0]!,
+          classId: wbcClassId,
+          expectedVersion: null,
+        }),
+      ),
+    ).toBe("BAD_REQUEST");
   });
 
   it("validates every input with zod", async () => {
@@ -152,7 +192,11 @@ describeEachDb("tRPC API: roles, scoping and errors", (kind) => {
     expect(await trpcCode(annotator.project.get({ projectSlug: "../../etc" }))).toBe("BAD_REQUEST");
     expect(await trpcCode(annotator.image.get({ projectId: f.projectId, imageId: "not-a-uuid" }))).toBe("BAD_REQUEST");
     expect(await trpcCode(annotator.cell.list({ projectId: f.projectId, pageSize: 10_000 }))).toBe("BAD_REQUEST");
-    expect(await trpcCode(annotator.label.save({ projectId: f.projectId, cellId: f.cropCellIds[0]!, classId: f.classIds.ig!, expectedVersion: 0 }))).toBe("BAD_REQUEST");
+    expect(
+      await trpcCode(
+        annotator.label.save({ projectId: f.projectId, cellId: f.cropCellIds[0]!, classId: f.classIds.ig!, expectedVersion: 0 }),
+      ),
+    ).toBe("BAD_REQUEST");
     expect(await trpcCode(as(f.users.lead).job.enqueueTrain({ projectId: f.projectId, backbone: "vgg" as never }))).toBe("BAD_REQUEST");
     expect(await trpcCode(annotator.project.get({ projectSlug: "no-such-project" }))).toBe("NOT_FOUND");
   });

@@ -81,7 +81,12 @@ for (const backend of backends) {
     });
 
     it("sends the whole file for other units, multi-range or stale If-Range requests", async () => {
-      const cases: Record<string, string>[] = [{ range: "items=0-1" }, { range: "bytes" }, { range: "bytes=0-1,5-6" }, { range: "bytes=0-1", "if-range": '"stale"' }];
+      const cases: Record<string, string>[] = [
+        { range: "items=0-1" },
+        { range: "bytes" },
+        { range: "bytes=0-1,5-6" },
+        { range: "bytes=0-1", "if-range": '"stale"' },
+      ];
       for (const headers of cases) {
         const res = await serveStoredFile(storage, KEY, get(headers));
         expect(res.status, JSON.stringify(headers)).toBe(200);

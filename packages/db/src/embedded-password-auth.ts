@@ -81,7 +81,8 @@ function authenticate(socket: Socket, password: string): Promise<Buffer | undefi
         }
         if (buffer.length < 5) return;
         const length = buffer.readInt32BE(1);
-        if (buffer[0] !== "p".charCodeAt(0) || length < 5) return finish(undefined, { code: "08P01", message: "expected a password message" });
+        if (buffer[0] !== "p".charCodeAt(0) || length < 5)
+          return finish(undefined, { code: "08P01", message: "expected a password message" });
         if (buffer.length < 1 + length) return;
         const answer = buffer.subarray(5, 1 + length - 1); // without the trailing NUL
         const expected = Buffer.from(md5Answer(password, user, salt));
@@ -98,8 +99,15 @@ function authenticate(socket: Socket, password: string): Promise<Buffer | undefi
 
 /** What a client answers to AuthenticationMD5Password: "md5" + md5(md5(password + user) + salt). */
 export function md5Answer(password: string, user: string, salt: Buffer): string {
-  const inner = createHash("md5").update(password + user).digest("hex");
-  return "md5" + createHash("md5").update(Buffer.concat([Buffer.from(inner), salt])).digest("hex");
+  const inner = createHash("md5")
+    .update(password + user)
+    .digest("hex");
+  return (
+    "md5" +
+    createHash("md5")
+      .update(Buffer.concat([Buffer.from(inner), salt]))
+      .digest("hex")
+  );
 }
 
 function readStartupParameter(startup: Buffer, name: string): string | undefined {

@@ -25,7 +25,11 @@ export type RuntimeConfig = {
 };
 
 const envSchema = z.object({
-  DATABASE_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
+  DATABASE_URL: z
+    .string()
+    .url()
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
   HEMALOOP_DATA_DIR: z.string().optional(),
   HEMALOOP_STORAGE_DIR: z.string().optional(),
   HEMALOOP_MAX_IMAGE_PIXELS: z.coerce.number().int().positive().optional(),
@@ -81,7 +85,10 @@ const startEnvSchema = z.object({
   HEMALOOP_DEMO: z.enum(["", "0", "1", "false", "true"]).optional(),
   // HOSTNAME is deliberately not read: shells and containers export it as the machine's name, which
   // would silently move the server off loopback.
-  HEMALOOP_HOST: z.string().regex(/^[\w.:-]*$/, "HEMALOOP_HOST must be an address or host name").optional(),
+  HEMALOOP_HOST: z
+    .string()
+    .regex(/^[\w.:-]*$/, "HEMALOOP_HOST must be an address or host name")
+    .optional(),
   PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   HEMALOOP_DB_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   HEMALOOP_NO_TRAINER: z.enum(["", "0", "1"]).optional(),
@@ -152,7 +159,9 @@ export function embeddedPasswordFile(dataDir: string): string {
 /** S3 when HEMALOOP_S3_BUCKET is set, else the local directory. */
 function resolveStorageConfig(env: ParsedEnv, storageDir: string): StorageConfig {
   if (!env.HEMALOOP_S3_BUCKET) {
-    const stray = (["HEMALOOP_S3_ENDPOINT", "HEMALOOP_S3_PREFIX", "HEMALOOP_S3_FORCE_PATH_STYLE"] as const).filter((k) => env[k] !== undefined);
+    const stray = (["HEMALOOP_S3_ENDPOINT", "HEMALOOP_S3_PREFIX", "HEMALOOP_S3_FORCE_PATH_STYLE"] as const).filter(
+      (k) => env[k] !== undefined,
+    );
     if (stray.length > 0) throw new Error(`${stray.join(", ")} set without HEMALOOP_S3_BUCKET`);
     return { kind: "local", dir: storageDir };
   }
@@ -166,7 +175,9 @@ function resolveStorageConfig(env: ParsedEnv, storageDir: string): StorageConfig
     region: env.HEMALOOP_S3_REGION ?? env.AWS_REGION ?? "us-east-1",
     ...(env.HEMALOOP_S3_ENDPOINT ? { endpoint: env.HEMALOOP_S3_ENDPOINT } : {}),
     // Self-hosted stores (MinIO and most others) need path-style URLs; AWS itself prefers virtual hosts.
-    forcePathStyle: env.HEMALOOP_S3_FORCE_PATH_STYLE ? ["true", "1"].includes(env.HEMALOOP_S3_FORCE_PATH_STYLE) : Boolean(env.HEMALOOP_S3_ENDPOINT),
+    forcePathStyle: env.HEMALOOP_S3_FORCE_PATH_STYLE
+      ? ["true", "1"].includes(env.HEMALOOP_S3_FORCE_PATH_STYLE)
+      : Boolean(env.HEMALOOP_S3_ENDPOINT),
     ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
       ? {
           credentials: {

@@ -28,7 +28,10 @@ describeEachDb("create-admin", (kind) => {
     expect(await authenticateUser(t.db, "ada@example.org", "wrong password!")).toBeNull();
     const [row] = await t.db.select().from(user).where(eq(user.id, admin.id));
     expect(row!.passwordHash).not.toContain("correct horse"); // stored as a scrypt hash
-    const events = await t.db.select().from(auditEvent).where(and(eq(auditEvent.entityId, admin.id), eq(auditEvent.action, "user.create-admin")));
+    const events = await t.db
+      .select()
+      .from(auditEvent)
+      .where(and(eq(auditEvent.entityId, admin.id), eq(auditEvent.action, "user.create-admin")));
     expect(events).toHaveLength(1);
     expect(events[0]!.after).toEqual({ email: "ada@example.org", name: "Ada", isSystemAdmin: true });
     expect(await countActiveSystemAdmins(t.db)).toBe(1);
@@ -37,14 +40,18 @@ describeEachDb("create-admin", (kind) => {
   it("refuses a duplicate email (any case) and changes nothing", async () => {
     const before = await t.db.select().from(user).where(eq(user.email, "ada@example.org"));
     const auditBefore = (await t.db.select({ n: count() }).from(auditEvent))[0]!.n;
-    await expect(createSystemAdmin(t.db, { email: "ADA@example.org", name: "Mallory", password: "another long password" })).rejects.toThrow(ConflictError);
+    await expect(createSystemAdmin(t.db, { email: "ADA@example.org", name: "Mallory", password: "another long password" })).rejects.toThrow(
+      ConflictError,
+    );
     expect(await t.db.select().from(user).where(eq(user.email, "ada@example.org"))).toEqual(before);
     expect(await authenticateUser(t.db, "ada@example.org", "another long password")).toBeNull();
     expect((await t.db.select({ n: count() }).from(auditEvent))[0]!.n).toBe(auditBefore);
   });
 
   it("refuses the published demo addresses and short passwords", async () => {
-    await expect(createSystemAdmin(t.db, { email: DEMO_LOGIN.email, name: "x", password: "long enough password" })).rejects.toThrow(InvalidInputError);
+    await expect(createSystemAdmin(t.db, { email: DEMO_LOGIN.email, name: "x", password: "long enough password" })).rejects.toThrow(
+      InvalidInputError,
+    );
     await expect(createSystemAdmin(t.db, { email: "bob@example.org", name: "Bob", password: "short" })).rejects.toThrow(/at least 12/);
     expect(await t.db.select().from(user).where(eq(user.email, "bob@example.org"))).toEqual([]);
   });
@@ -58,7 +65,10 @@ function runAdminCli(args: string[], env: Record<string, string>): Promise<CliRu
   delete childEnv.HEMALOOP_ADMIN_PASSWORD;
   Object.assign(childEnv, env);
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(repoRoot, "node_modules", ".bin", "tsx"), ["packages/db/src/cli/admin-cli.ts", ...args], { cwd: repoRoot, env: childEnv });
+    const child = spawn(path.join(repoRoot, "node_modules", ".bin", "tsx"), ["packages/db/src/cli/admin-cli.ts", ...args], {
+      cwd: repoRoot,
+      env: childEnv,
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -83,7 +93,10 @@ describe("npm run admin -- create-admin (embedded PGlite data dir)", () => {
     const password = /^password: (\S+)$/m.exec(first.stdout)?.[1];
     expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
 
-    const again = await runAdminCli(["create-admin", "--email", "LEAD@example.org"], { ...env, HEMALOOP_ADMIN_PASSWORD: "a different password" });
+    const again = await runAdminCli(["create-admin", "--email", "LEAD@example.org"], {
+      ...env,
+      HEMALOOP_ADMIN_PASSWORD: "a different password",
+    });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("error: a user with the email lead@example.org already exists; nothing was changed");
 

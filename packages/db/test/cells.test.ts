@@ -28,7 +28,13 @@ describeEachDb("cell queries", (kind) => {
     expect(new Set(all.map((c) => c.cellId)).size).toBe(6);
     expect(all.every((c) => c.importedLabel !== null && c.thumbnailKey.startsWith("thumbs/"))).toBe(true);
     const labelled = all.find((c) => c.cellId === f.cropCellIds[0])!;
-    expect(labelled).toMatchObject({ datasetId: f.cropDatasetId, imageKind: "crop", geometry: "whole", sourceLabel: "basophil", imageWidth: 360 });
+    expect(labelled).toMatchObject({
+      datasetId: f.cropDatasetId,
+      imageKind: "crop",
+      geometry: "whole",
+      sourceLabel: "basophil",
+      imageWidth: 360,
+    });
     expect(labelled.importedLabel).toMatchObject({ key: "basophil", classId: f.classIds.basophil, version: 1 });
     expect(labelled.myLabel).toMatchObject({ key: "monocyte", classId: f.classIds.monocyte, version: 1 });
     // another reader does not see the annotator's label as their own
@@ -60,6 +66,8 @@ describeEachDb("cell queries", (kind) => {
     await expect(assertLabelTarget(db, { project, cellId: f.cropCellIds[1]!, classId: f.classIds.ig! })).resolves.toBeUndefined();
     await expect(assertLabelTarget(db, { project, cellId: f.otherCellId, classId: f.classIds.ig! })).rejects.toBeInstanceOf(NotFoundError);
     const wbc = await getSchemeByKey(db, "wbc-5");
-    await expect(assertLabelTarget(db, { project, cellId: f.cropCellIds[1]!, classId: wbc.classes[0]!.id })).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(assertLabelTarget(db, { project, cellId: f.cropCellIds[1]!, classId: wbc.classes[0]!.id })).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
   });
 });

@@ -11,7 +11,15 @@ describeEachDb("dataset queries", (kind) => {
     const datasets = await listProjectDatasets(db, f.projectId);
     expect(datasets).toHaveLength(2);
     const crops = datasets.find((d) => d.id === f.cropDatasetId)!;
-    expect(crops).toMatchObject({ site: "Barcelona", device: "CellaVision DM96", licence: "CC BY 4.0", cropCount: 6, fieldCount: 0, cellCount: 6, schemeKey: "pbc-8" });
+    expect(crops).toMatchObject({
+      site: "Barcelona",
+      device: "CellaVision DM96",
+      licence: "CC BY 4.0",
+      cropCount: 6,
+      fieldCount: 0,
+      cellCount: 6,
+      schemeKey: "pbc-8",
+    });
     expect(crops.institution).toMatch(/^Test Hospital /);
     const fields = datasets.find((d) => d.id === f.fieldDatasetId)!;
     expect(fields).toMatchObject({ cropCount: 0, fieldCount: 1, cellCount: 3, schemeKey: "wbc-5" });

@@ -20,7 +20,13 @@ describe("embedded database server (PGlite over the PostgreSQL protocol)", () =>
     dir = mkdtempSync(path.join(tmpdir(), "hemaloop-embedded-"));
     chmodSync(dir, 0o755); // a data dir left world-readable by an earlier version
     port = 20_000 + Math.floor(Math.random() * 20_000);
-    server = await startEmbeddedServer({ dataDir: dir, pgliteDir: path.join(dir, "pglite"), port, password, prepare: (h) => seedBuiltInSchemes(h.db) });
+    server = await startEmbeddedServer({
+      dataDir: dir,
+      pgliteDir: path.join(dir, "pglite"),
+      port,
+      password,
+      prepare: (h) => seedBuiltInSchemes(h.db),
+    });
     for (let i = 0; i < 3; i++) clients.push(await createDb({ url: server.url, maxConnections: 4 }));
   });
   afterAll(async () => {

@@ -16,7 +16,8 @@ describeEachDb("file access", (kind) => {
 
   it("decides who may read stored image files", async () => {
     const { db, f } = s;
-    const access = (u: { id: string; isSystemAdmin: boolean }, key: string) => resolveStorageKeyAccess(db, { id: u.id, isSystemAdmin: u.isSystemAdmin }, key);
+    const access = (u: { id: string; isSystemAdmin: boolean }, key: string) =>
+      resolveStorageKeyAccess(db, { id: u.id, isSystemAdmin: u.isSystemAdmin }, key);
     expect(await access(f.users.annotator, f.keys.thumb)).toBe("visible");
     expect(await access(f.users.annotator, f.keys.original)).toBe("visible");
     expect(await access(f.users.annotator, f.keys.dzi)).toBe("visible");

@@ -30,6 +30,8 @@ describeEachDb("image queries", (kind) => {
     expect(detail.cells[0]).toMatchObject({ geometry: "box", x: 500, y: 20, width: 60, height: 70, myLabel: null });
     expect(detail.cells.filter((c) => c.importedLabel).length).toBe(2);
     const other = await getProjectById(db, f.otherProjectId);
-    await expect(getProjectImage(db, { project: other, imageId: f.fieldImageId, readerId: f.users.outsider.id })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(getProjectImage(db, { project: other, imageId: f.fieldImageId, readerId: f.users.outsider.id })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
   });
 });

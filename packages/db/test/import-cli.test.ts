@@ -14,7 +14,10 @@ function runImportCli(args: string[], env: Record<string, string>): Promise<CliR
   if (env.DATABASE_URL) childEnv.DATABASE_URL = env.DATABASE_URL;
   return new Promise((resolve, reject) => {
     // `npx tsx packages/db/src/cli/import-cli.ts` (what `npm run import` runs), minus npx's own start-up.
-    const child = spawn(path.join(repoRoot, "node_modules", ".bin", "tsx"), ["packages/db/src/cli/import-cli.ts", ...args], { cwd: repoRoot, env: childEnv });
+    const child = spawn(path.join(repoRoot, "node_modules", ".bin", "tsx"), ["packages/db/src/cli/import-cli.ts", ...args], {
+      cwd: repoRoot,
+      env: childEnv,
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -79,7 +82,9 @@ describeEachDb("import CLI", (kind) => {
     it("fails a manifest without file,label with exit code 2 before opening the database", async () => {
       const manifest = await writeInto(path.join(tmp, "m", "list.csv"), "filename,class\na.jpg,ig\n");
       const emptyData = path.join(tmp, "untouched");
-      const badHeader = await runImportCli(["--manifest", manifest, "--institution", "I", "--dataset", "d", "--scheme", "pbc-8"], { HEMALOOP_DATA_DIR: emptyData });
+      const badHeader = await runImportCli(["--manifest", manifest, "--institution", "I", "--dataset", "d", "--scheme", "pbc-8"], {
+        HEMALOOP_DATA_DIR: emptyData,
+      });
       expect(badHeader.code).toBe(2);
       expect(badHeader.stderr).toMatch(/error: manifest .*list\.csv is missing the required columns "file", "label"/);
       expect(badHeader.stdout).not.toMatch(/imported=/);
@@ -88,12 +93,18 @@ describeEachDb("import CLI", (kind) => {
   } else {
     // Spawning costs seconds on the embedded database; these checks need a database but not its kind.
     it("exits 2 on an unknown scheme and 1 on an unreachable database", async () => {
-      const unknownScheme = await runImportCli(["--dir", srcDir, "--institution", "I", "--dataset", "d", "--scheme", "pbc-9", ...dbArgs], env);
+      const unknownScheme = await runImportCli(
+        ["--dir", srcDir, "--institution", "I", "--dataset", "d", "--scheme", "pbc-9", ...dbArgs],
+        env,
+      );
       expect(unknownScheme.code).toBe(2);
       expect(unknownScheme.stderr).toContain('error: unknown class scheme "pbc-9"');
       expect(unknownScheme.stdout).not.toMatch(/imported=/);
 
-      const unreachable = await runImportCli([...importArgs().slice(0, -2), "--database-url", "postgres://postgres@127.0.0.1:1/nothing"], env);
+      const unreachable = await runImportCli(
+        [...importArgs().slice(0, -2), "--database-url", "postgres://postgres@127.0.0.1:1/nothing"],
+        env,
+      );
       expect(unreachable.code).toBe(1);
       expect(unreachable.stderr).toMatch(/error: cannot reach the database at postgres:\/\/postgres@127\.0\.0\.1:1\/nothing/);
     });

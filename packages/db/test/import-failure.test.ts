@@ -99,11 +99,22 @@ describeEachDb("import: a database failure mid-image leaves no rows and no orpha
   it("removes a field's Deep Zoom pyramid when its rows fail", async () => {
     const dir = path.join(tmp, "voc");
     const xml = await readFile(path.join(demoFixtureDir, "bccd", "Annotations", "BloodImage_00003.xml"), "utf8");
-    await writeInto(path.join(dir, "Annotations", "boom-cell.xml"), xml.replace(/<filename>[^<]*<\/filename>/, "<filename>boom-cell.jpg</filename>"));
-    const field = await copyInto(path.join(demoFixtureDir, "bccd", "JPEGImages", "BloodImage_00003.jpg"), path.join(dir, "JPEGImages", "boom-cell.jpg"));
+    await writeInto(
+      path.join(dir, "Annotations", "boom-cell.xml"),
+      xml.replace(/<filename>[^<]*<\/filename>/, "<filename>boom-cell.jpg</filename>"),
+    );
+    const field = await copyInto(
+      path.join(demoFixtureDir, "bccd", "JPEGImages", "BloodImage_00003.jpg"),
+      path.join(dir, "JPEGImages", "boom-cell.jpg"),
+    );
     const result = await run({ dataset: "fields", source: { kind: "voc", dir } });
     expect(result.imported).toBe(0);
-    expect(result.rejected).toEqual([{ file: "JPEGImages/boom-cell.jpg", reason: expect.stringMatching(/^Annotations\/boom-cell\.xml: database write failed: .*planted failure \(cell\)/) }]);
+    expect(result.rejected).toEqual([
+      {
+        file: "JPEGImages/boom-cell.jpg",
+        reason: expect.stringMatching(/^Annotations\/boom-cell\.xml: database write failed: .*planted failure \(cell\)/),
+      },
+    ]);
     const files = await listFiles(storage.rootDir);
     expect(hashesInStorage(files).has(await sha256Of(field))).toBe(false);
     expect(files.filter((f) => f.startsWith("dz/"))).toEqual([]);
@@ -132,7 +143,11 @@ describeEachDb("import: a database failure mid-image leaves no rows and no orpha
     });
     const writer = createGroupWriter(t.db, { schemeId: scheme.id, actorId: null, maxBatch: 64 });
     // The first write starts a transaction at once; the next two queue behind it and share one.
-    const outcomes = await Promise.all([writer.write(rows("gw-1", 1)), writer.write(rows("gw-2", 2)), writer.write(rows("gw-boom-history", 3))]);
+    const outcomes = await Promise.all([
+      writer.write(rows("gw-1", 1)),
+      writer.write(rows("gw-2", 2)),
+      writer.write(rows("gw-boom-history", 3)),
+    ]);
     expect(outcomes.map((o) => o.status)).toEqual(["written", "written", "failed"]);
     const names = (await t.db.select({ name: image.originalName }).from(image).where(like(image.originalName, "gw-%"))).map((r) => r.name);
     expect(names.sort()).toEqual(["gw-1", "gw-2"]);

@@ -68,7 +68,10 @@ describeEachDb("import: Pascal VOC fields (BCCD) with box cells and Deep Zoom py
     });
     expect(result.rejected).toEqual([{ file: "Annotations/broken.xml", reason: expect.stringMatching(/^malformed XML: /) }]);
     expect(result.rejectedBoxes).toEqual([
-      { file: "Annotations/BloodImage_00004.xml", reason: expect.stringMatching(/^object \d+ "RBC": degenerate box \(xmin=50 ymin=60 xmax=50 ymax=90\)$/) },
+      {
+        file: "Annotations/BloodImage_00004.xml",
+        reason: expect.stringMatching(/^object \d+ "RBC": degenerate box \(xmin=50 ymin=60 xmax=50 ymax=90\)$/),
+      },
       { file: "Annotations/BloodImage_00004.xml", reason: expect.stringMatching(/^object \d+ "RBC": box lies outside the 640x480 image/) },
     ]);
     const images = await t.db.select().from(image).where(eq(image.datasetId, result.datasetId));
@@ -78,7 +81,15 @@ describeEachDb("import: Pascal VOC fields (BCCD) with box cells and Deep Zoom py
 
   it("keeps VOC coordinates (x = xmin, width = xmax - xmin), clips boxes to the image", async () => {
     const boxes = await t.db
-      .select({ x: cell.x, y: cell.y, width: cell.width, height: cell.height, sourceLabel: cell.sourceLabel, geometry: cell.geometry, classKey: cellClass.key })
+      .select({
+        x: cell.x,
+        y: cell.y,
+        width: cell.width,
+        height: cell.height,
+        sourceLabel: cell.sourceLabel,
+        geometry: cell.geometry,
+        classKey: cellClass.key,
+      })
       .from(cell)
       .innerJoin(image, eq(image.id, cell.imageId))
       .leftJoin(label, eq(label.cellId, cell.id))
@@ -107,7 +118,9 @@ describeEachDb("import: Pascal VOC fields (BCCD) with box cells and Deep Zoom py
       .innerJoin(cell, eq(cell.id, label.cellId))
       .innerJoin(cellClass, eq(cellClass.id, label.classId));
     expect(labelled.length).toBe(result.labels);
-    expect(new Set(labelled.map((l) => `${l.sourceLabel}->${l.classKey}:${l.source}:${l.readerId}`))).toEqual(new Set(["Platelets->platelet:imported:null"]));
+    expect(new Set(labelled.map((l) => `${l.sourceLabel}->${l.classKey}:${l.source}:${l.readerId}`))).toEqual(
+      new Set(["Platelets->platelet:imported:null"]),
+    );
     expect((await t.db.select({ n: count() }).from(labelHistory))[0]!.n).toBe(result.labels);
   });
 

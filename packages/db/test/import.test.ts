@@ -47,10 +47,15 @@ describeEachDb("import: folder and manifest sources with planted bad files", (ki
 
     // Bad files, each for one reason.
     const real = await readFile(await pbcCrop("eosinophil", 0));
-    badHashes.push(await sha256Of(await writeInto(path.join(srcDir, "basophil", "truncated.jpg"), real.subarray(0, Math.floor(real.length * 0.6)))));
+    badHashes.push(
+      await sha256Of(await writeInto(path.join(srcDir, "basophil", "truncated.jpg"), real.subarray(0, Math.floor(real.length * 0.6)))),
+    );
     badHashes.push(await sha256Of(await writeInto(path.join(srcDir, "basophil", "notes.jpg"), "these are my notes, not a JPEG\n")));
     await writeInto(path.join(srcDir, "basophil", "empty.jpg"), "");
-    const bigPng = await sharp(await pbcCrop("eosinophil", 1)).resize(600, 600, { fit: "fill" }).png().toBuffer();
+    const bigPng = await sharp(await pbcCrop("eosinophil", 1))
+      .resize(600, 600, { fit: "fill" })
+      .png()
+      .toBuffer();
     badHashes.push(await sha256Of(await writeInto(path.join(srcDir, "eosinophil", "huge.png"), bigPng)));
     badHashes.push(await sha256Of(await copyInto(await pbcCrop("monocyte", 0), path.join(srcDir, "blasts", "BL_1.jpg"))));
     outsideFile = await copyInto(await pbcCrop("lymphocyte", 0), path.join(tmp, "outside", "secret.jpg"));
@@ -93,20 +98,31 @@ describeEachDb("import: folder and manifest sources with planted bad files", (ki
 
   it("writes image, cell, label and label-history rows for the good files only", async () => {
     const rows = await t.db
-      .select({ name: image.originalName, kind: image.kind, geometry: cell.geometry, classKey: cellClass.key, source: label.source, readerId: label.readerId, sourceLabel: cell.sourceLabel, width: image.width })
+      .select({
+        name: image.originalName,
+        kind: image.kind,
+        geometry: cell.geometry,
+        classKey: cellClass.key,
+        source: label.source,
+        readerId: label.readerId,
+        sourceLabel: cell.sourceLabel,
+        width: image.width,
+      })
       .from(image)
       .innerJoin(cell, eq(cell.imageId, image.id))
       .innerJoin(label, eq(label.cellId, cell.id))
       .innerJoin(cellClass, eq(cellClass.id, label.classId))
       .where(eq(image.datasetId, first.datasetId))
       .orderBy(image.originalName);
-    expect(rows.map((r) => [r.name, r.classKey]).sort((a, b) => a[0]!.localeCompare(b[0]!))).toEqual([
-      ["basophil/BA_a.jpg", "basophil"],
-      ["basophil/BA_b.jpg", "basophil"],
-      ["Neutrophil/nested/SNE_b.jpg", "neutrophil"],
-      ["Neutrophil/SNE_a.jpg", "neutrophil"],
-      ["platelets/PLT_a.jpg", "platelet"],
-    ].sort((a, b) => a[0]!.localeCompare(b[0]!)));
+    expect(rows.map((r) => [r.name, r.classKey]).sort((a, b) => a[0]!.localeCompare(b[0]!))).toEqual(
+      [
+        ["basophil/BA_a.jpg", "basophil"],
+        ["basophil/BA_b.jpg", "basophil"],
+        ["Neutrophil/nested/SNE_b.jpg", "neutrophil"],
+        ["Neutrophil/SNE_a.jpg", "neutrophil"],
+        ["platelets/PLT_a.jpg", "platelet"],
+      ].sort((a, b) => a[0]!.localeCompare(b[0]!)),
+    );
     for (const r of rows) {
       expect(r).toMatchObject({ kind: "crop", geometry: "whole", source: "imported", readerId: null, width: 360 });
     }
@@ -178,7 +194,7 @@ describeEachDb("import: folder and manifest sources with planted bad files", (ki
     const reasons = result.rejected.map((r) => `${r.file} | ${r.reason}`).sort();
     expect(reasons).toEqual(
       [
-        "../outside.jpg | line 3: path \"../outside.jpg\" escapes the manifest's folder",
+        '../outside.jpg | line 3: path "../outside.jpg" escapes the manifest\'s folder',
         `${outsideFile} | line 4: absolute path "${outsideFile}" is not allowed: paths must be relative to the manifest's folder`,
         "manifest.csv:5 | line 5: malformed CSV row: expected 5 columns, found 2",
         "manifest.csv:6 | line 6: malformed CSV row (Quote Not Closed: the parsing is finished with an opening quote)",
@@ -214,8 +230,12 @@ describeEachDb("import: folder and manifest sources with planted bad files", (ki
     await expect(attempt).rejects.toThrow(ImportSetupError);
     await expect(attempt).rejects.toThrow(/missing the required columns "file", "label"/);
     expect(await t.db.select().from(dataset).where(eq(dataset.name, "never"))).toEqual([]);
-    await expect(run({ schemeKey: "no-such-scheme", source: { kind: "dir", dir: srcDir } })).rejects.toThrow(/unknown class scheme "no-such-scheme"/);
-    await expect(run({ labelMap: { WBC: "leukocyte" }, source: { kind: "dir", dir: srcDir } })).rejects.toThrow(/label map target "leukocyte"/);
+    await expect(run({ schemeKey: "no-such-scheme", source: { kind: "dir", dir: srcDir } })).rejects.toThrow(
+      /unknown class scheme "no-such-scheme"/,
+    );
+    await expect(run({ labelMap: { WBC: "leukocyte" }, source: { kind: "dir", dir: srcDir } })).rejects.toThrow(
+      /label map target "leukocyte"/,
+    );
   });
 
   it("keeps one image per content hash within a run (same bytes in two class folders)", async () => {
@@ -230,7 +250,10 @@ describeEachDb("import: folder and manifest sources with planted bad files", (ki
     expect(result.sameContent).toHaveLength(2);
     expect(new Set(result.sameContent.map((d) => d.sameAs)).size).toBe(1);
     expect(result.sameContent.map((d) => d.file)).not.toContain(result.sameContent[0]!.sameAs);
-    const rows = await t.db.select().from(image).where(and(eq(image.datasetId, result.datasetId)));
+    const rows = await t.db
+      .select()
+      .from(image)
+      .where(and(eq(image.datasetId, result.datasetId)));
     expect(rows).toHaveLength(1);
   });
 });

@@ -48,7 +48,13 @@ describeEachDb("job views", (kind) => {
     const train = await enqueueJob(db, { type: "train", projectId: f.projectId, priority: 100 });
     const claimed = await claimNextJob(db, { workerId: "w1", types: ["train"] });
     expect(claimed?.id).toBe(train.id);
-    const mv = await createModelVersion(db, { projectId: f.projectId, schemeId: f.schemeId, name: "m", backbone: "small-cnn", hyperParameters: {} });
+    const mv = await createModelVersion(db, {
+      projectId: f.projectId,
+      schemeId: f.schemeId,
+      name: "m",
+      backbone: "small-cnn",
+      hyperParameters: {},
+    });
     await completeJob(db, { jobId: train.id, workerId: "w1", result: { modelVersionId: mv.id, accuracy: 0.9 } });
     const summaries = await listProjectJobSummaries(db, { projectId: f.projectId, rootOnly: true });
     expect(summaries[0]?.id).toBe(train.id); // newest first

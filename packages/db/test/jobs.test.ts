@@ -32,7 +32,9 @@ describeEachDb("job queue", (kind) => {
     expect(onlyTrain?.id).toBe(low.id);
     expect(await claimNextJob(t.db, { workerId: "w3" })).toBeNull();
 
-    expect(await heartbeatJob(t.db, { jobId: low.id, workerId: "w2", progress: 0.5, message: "epoch 3/6" })).toEqual({ cancelRequested: false });
+    expect(await heartbeatJob(t.db, { jobId: low.id, workerId: "w2", progress: 0.5, message: "epoch 3/6" })).toEqual({
+      cancelRequested: false,
+    });
     // A worker that no longer holds the job is told to stop.
     expect(await heartbeatJob(t.db, { jobId: low.id, workerId: "w-other" })).toEqual({ cancelRequested: true });
     await appendJobLog(t.db, low.id, { level: "info", message: "hello" });
@@ -50,7 +52,10 @@ describeEachDb("job queue", (kind) => {
     expect(retried.status).toBe("queued");
     expect(retried.runAfter.getTime()).toBeGreaterThan(Date.now());
     expect(await claimNextJob(t.db, { workerId: "w1", types: ["evaluate"] })).toBeNull();
-    await t.db.update(job).set({ runAfter: sql`now() - interval '1 second'` }).where(eq(job.id, j.id));
+    await t.db
+      .update(job)
+      .set({ runAfter: sql`now() - interval '1 second'` })
+      .where(eq(job.id, j.id));
     expect((await claimNextJob(t.db, { workerId: "w1", types: ["evaluate"] }))?.attempts).toBe(2);
     const failed = await failJob(t.db, { jobId: j.id, workerId: "w1", error: "boom again" });
     expect(failed).toMatchObject({ status: "failed", error: "boom again" });
@@ -59,7 +64,10 @@ describeEachDb("job queue", (kind) => {
   it("re-queues jobs whose worker stopped heartbeating and cancels queued jobs at once", async () => {
     const j = await enqueueJob(t.db, { type: "lodocv" });
     await claimNextJob(t.db, { workerId: "dead", types: ["lodocv"] });
-    await t.db.update(job).set({ heartbeatAt: sql`now() - interval '10 minutes'` }).where(eq(job.id, j.id));
+    await t.db
+      .update(job)
+      .set({ heartbeatAt: sql`now() - interval '10 minutes'` })
+      .where(eq(job.id, j.id));
     expect((await requeueStaleJobs(t.db, { staleAfterMs: 60_000 })).jobs).toHaveLength(1);
     const requeued = await getJob(t.db, j.id);
     expect(requeued).toMatchObject({ status: "queued", lockedBy: null });

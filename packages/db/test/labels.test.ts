@@ -20,11 +20,21 @@ describeEachDb("labels with history and optimistic concurrency", (kind) => {
   it("creates, updates and records every version in history and audit", async () => {
     const cellId = f.cellIds[0]!;
     const first = await saveLabel(t.db, {
-      cellId, classId: f.classId("neutrophil"), readerId: f.alice.id, source: "human", expectedVersion: null, actorId: f.alice.id,
+      cellId,
+      classId: f.classId("neutrophil"),
+      readerId: f.alice.id,
+      source: "human",
+      expectedVersion: null,
+      actorId: f.alice.id,
     });
     expect(first.version).toBe(1);
     const second = await saveLabel(t.db, {
-      cellId, classId: f.classId("ig"), readerId: f.alice.id, source: "human", expectedVersion: 1, actorId: f.alice.id,
+      cellId,
+      classId: f.classId("ig"),
+      readerId: f.alice.id,
+      source: "human",
+      expectedVersion: 1,
+      actorId: f.alice.id,
     });
     expect(second.version).toBe(2);
     expect(second.id).toBe(first.id);
@@ -41,7 +51,12 @@ describeEachDb("labels with history and optimistic concurrency", (kind) => {
   it("rejects a stale version with the current label and changes nothing", async () => {
     const cellId = f.cellIds[0]!;
     const err = await saveLabel(t.db, {
-      cellId, classId: f.classId("monocyte"), readerId: f.alice.id, source: "human", expectedVersion: 1, actorId: f.alice.id,
+      cellId,
+      classId: f.classId("monocyte"),
+      readerId: f.alice.id,
+      source: "human",
+      expectedVersion: 1,
+      actorId: f.alice.id,
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConflictError);
     expect((err as ConflictError).details?.current).toMatchObject({ version: 2, classId: f.classId("ig") });
@@ -51,9 +66,30 @@ describeEachDb("labels with history and optimistic concurrency", (kind) => {
 
   it("keeps one label per reader: a second reader's label is separate, a ground-truth label has no reader", async () => {
     const cellId = f.cellIds[1]!;
-    await saveLabel(t.db, { cellId, classId: f.classId("basophil"), readerId: null, source: "imported", expectedVersion: null, actorId: null });
-    await saveLabel(t.db, { cellId, classId: f.classId("eosinophil"), readerId: f.bob.id, source: "human", expectedVersion: null, actorId: f.bob.id });
-    const dup = saveLabel(t.db, { cellId, classId: f.classId("platelet"), readerId: null, source: "imported", expectedVersion: null, actorId: null });
+    await saveLabel(t.db, {
+      cellId,
+      classId: f.classId("basophil"),
+      readerId: null,
+      source: "imported",
+      expectedVersion: null,
+      actorId: null,
+    });
+    await saveLabel(t.db, {
+      cellId,
+      classId: f.classId("eosinophil"),
+      readerId: f.bob.id,
+      source: "human",
+      expectedVersion: null,
+      actorId: f.bob.id,
+    });
+    const dup = saveLabel(t.db, {
+      cellId,
+      classId: f.classId("platelet"),
+      readerId: null,
+      source: "imported",
+      expectedVersion: null,
+      actorId: null,
+    });
     await expect(dup).rejects.toBeInstanceOf(ConflictError);
     const rows = await t.db.select().from(label).where(eq(label.cellId, cellId));
     expect(rows).toHaveLength(2);
@@ -82,12 +118,33 @@ describePostgres("concurrent writers on the server", () => {
 
   it("two connections saving the same label from the same version: exactly one wins, the other gets a conflict", async () => {
     const cellId = f.cellIds[0]!;
-    const base = await saveLabel(t.db, { cellId, classId: f.classId("neutrophil"), readerId: f.alice.id, source: "human", expectedVersion: null, actorId: f.alice.id });
+    const base = await saveLabel(t.db, {
+      cellId,
+      classId: f.classId("neutrophil"),
+      readerId: f.alice.id,
+      source: "human",
+      expectedVersion: null,
+      actorId: f.alice.id,
+    });
     for (let round = 0; round < 10; round++) {
       const version = base.version + round;
       const results = await Promise.allSettled([
-        saveLabel(t.db, { cellId, classId: f.classId("ig"), readerId: f.alice.id, source: "human", expectedVersion: version, actorId: f.alice.id }),
-        saveLabel(second.db, { cellId, classId: f.classId("monocyte"), readerId: f.alice.id, source: "human", expectedVersion: version, actorId: f.bob.id }),
+        saveLabel(t.db, {
+          cellId,
+          classId: f.classId("ig"),
+          readerId: f.alice.id,
+          source: "human",
+          expectedVersion: version,
+          actorId: f.alice.id,
+        }),
+        saveLabel(second.db, {
+          cellId,
+          classId: f.classId("monocyte"),
+          readerId: f.alice.id,
+          source: "human",
+          expectedVersion: version,
+          actorId: f.bob.id,
+        }),
       ]);
       const fulfilled = results.filter((r) => r.status === "fulfilled");
       const rejected = results.filter((r) => r.status === "rejected");
@@ -104,7 +161,14 @@ describePostgres("concurrent writers on the server", () => {
     const cellId = f.cellIds[1]!;
     const results = await Promise.allSettled([
       saveLabel(t.db, { cellId, classId: f.classId("ig"), readerId: null, source: "imported", expectedVersion: null, actorId: null }),
-      saveLabel(second.db, { cellId, classId: f.classId("platelet"), readerId: null, source: "imported", expectedVersion: null, actorId: null }),
+      saveLabel(second.db, {
+        cellId,
+        classId: f.classId("platelet"),
+        readerId: null,
+        source: "imported",
+        expectedVersion: null,
+        actorId: null,
+      }),
     ]);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     expect(results.filter((r) => r.status === "rejected")).toHaveLength(1);

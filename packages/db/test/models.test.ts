@@ -15,11 +15,28 @@ describeEachDb("model versions", (kind) => {
 
   it("publishes a ready model and refuses a collapsed one", async () => {
     const p = await ensureProject(t.db, { slug: "mv", name: "mv", schemeKey: "pbc-8" });
-    const good = await createModelVersion(t.db, { projectId: p.id, schemeId: p.schemeId, name: "good", backbone: "resnet", hyperParameters: { lr: 0.1 } });
-    const bad = await createModelVersion(t.db, { projectId: p.id, schemeId: p.schemeId, name: "bad", backbone: "resnet", hyperParameters: {} });
+    const good = await createModelVersion(t.db, {
+      projectId: p.id,
+      schemeId: p.schemeId,
+      name: "good",
+      backbone: "resnet",
+      hyperParameters: { lr: 0.1 },
+    });
+    const bad = await createModelVersion(t.db, {
+      projectId: p.id,
+      schemeId: p.schemeId,
+      name: "bad",
+      backbone: "resnet",
+      hyperParameters: {},
+    });
     await expect(publishModelVersion(t.db, good.id)).rejects.toBeInstanceOf(ConflictError); // still training
     await finishModelVersion(t.db, { id: good.id, metrics: { accuracy: 0.97 }, artifactKey: "models/good", collapseReasons: [] });
-    const rejected = await finishModelVersion(t.db, { id: bad.id, metrics: { accuracy: 0.9 }, artifactKey: "models/bad", collapseReasons: ["predicts neutrophil for 98% of cells"] });
+    const rejected = await finishModelVersion(t.db, {
+      id: bad.id,
+      metrics: { accuracy: 0.9 },
+      artifactKey: "models/bad",
+      collapseReasons: ["predicts neutrophil for 98% of cells"],
+    });
     expect(rejected.status).toBe("rejected");
     await publishModelVersion(t.db, good.id);
     const err = await publishModelVersion(t.db, bad.id).catch((e: unknown) => e);

@@ -32,7 +32,16 @@ describeEachDb("project queries", (kind) => {
     expect(overview.project).toMatchObject({ id: f.projectId, slug: f.projectSlug, currentModelVersionId: null });
     expect(overview.scheme).toMatchObject({ id: f.schemeId, key: "pbc-8" });
     expect(overview.datasets.map((d) => d.id).sort()).toEqual([f.cropDatasetId, f.fieldDatasetId].sort());
-    expect(overview.classCounts.map((c) => c.key)).toEqual(["basophil", "eosinophil", "erythroblast", "ig", "lymphocyte", "monocyte", "neutrophil", "platelet"]);
+    expect(overview.classCounts.map((c) => c.key)).toEqual([
+      "basophil",
+      "eosinophil",
+      "erythroblast",
+      "ig",
+      "lymphocyte",
+      "monocyte",
+      "neutrophil",
+      "platelet",
+    ]);
     const byKey = Object.fromEntries(overview.classCounts.map((c) => [c.key, c]));
     expect(byKey.neutrophil).toMatchObject({ imported: 2, human: 0, total: 2 });
     expect(byKey.monocyte).toMatchObject({ imported: 0, human: 1, total: 1 });

@@ -21,7 +21,14 @@ describeEachDb("prediction targets and review queue", (kind) => {
     const f = await createCells(t.db, 4, "rq");
     const p = await ensureProject(t.db, { slug: "rq", name: "rq", schemeKey: "pbc-8" });
     await addProjectDataset(t.db, p.id, f.dataset.id);
-    await saveLabel(t.db, { cellId: f.cellIds[0]!, classId: f.classId("ig"), readerId: null, source: "imported", expectedVersion: null, actorId: null });
+    await saveLabel(t.db, {
+      cellId: f.cellIds[0]!,
+      classId: f.classId("ig"),
+      readerId: null,
+      source: "imported",
+      expectedVersion: null,
+      actorId: null,
+    });
     const unlabeled = await listCellsForPrediction(t.db, p.id, { unlabeledOnly: true });
     expect(unlabeled.map((c) => c.cellId).sort()).toEqual(f.cellIds.slice(1).sort());
     expect((await listCellsForPrediction(t.db, p.id, { unlabeledOnly: false })).length).toBe(4);
@@ -32,11 +39,21 @@ describeEachDb("prediction targets and review queue", (kind) => {
     expect(await listCellsForPrediction(t.db, "00000000-0000-4000-8000-000000000000", { unlabeledOnly: true })).toEqual([]);
 
     const ids = f.cellIds.slice(1);
-    await upsertReviewQueue(t.db, p.id, ids.map((cellId, i) => ({ cellId, predictionId: null, priority: [0.2, 0.9, 0.5][i]! })), "entropy");
+    await upsertReviewQueue(
+      t.db,
+      p.id,
+      ids.map((cellId, i) => ({ cellId, predictionId: null, priority: [0.2, 0.9, 0.5][i]! })),
+      "entropy",
+    );
     expect((await listProjectReviewQueue(t.db, { projectId: p.id })).map((q) => q.cellId)).toEqual([ids[1], ids[2], ids[0]]);
 
     await t.db.update(reviewQueueItem).set({ status: "claimed" }).where(eq(reviewQueueItem.cellId, ids[1]!));
-    await upsertReviewQueue(t.db, p.id, ids.map((cellId) => ({ cellId, predictionId: null, priority: 0.1 })), "margin");
+    await upsertReviewQueue(
+      t.db,
+      p.id,
+      ids.map((cellId) => ({ cellId, predictionId: null, priority: 0.1 })),
+      "margin",
+    );
     const all = await listProjectReviewQueue(t.db, { projectId: p.id, statuses: ["pending", "claimed"] });
     expect(all).toHaveLength(3);
     const claimed = all.find((q) => q.cellId === ids[1])!;
@@ -46,7 +63,13 @@ describeEachDb("prediction targets and review queue", (kind) => {
 
   it("previews the queue: most uncertain pending cells with image, box and prediction", async () => {
     const f = await createProjectFixture(t.db);
-    const mv = await createModelVersion(t.db, { projectId: f.projectId, schemeId: f.schemeId, name: "good", backbone: "resnet", hyperParameters: {} });
+    const mv = await createModelVersion(t.db, {
+      projectId: f.projectId,
+      schemeId: f.schemeId,
+      name: "good",
+      backbone: "resnet",
+      hyperParameters: {},
+    });
     const cells = [f.cropCellIds[4]!, f.fieldCellIds[0]!, f.cropCellIds[5]!];
     const { idsByCell } = await writePredictions(
       t.db,
@@ -62,16 +85,36 @@ describeEachDb("prediction targets and review queue", (kind) => {
         bald: i === 0 ? 0.05 : null,
       })),
     );
-    await upsertReviewQueue(t.db, f.projectId, cells.map((cellId, i) => ({ cellId, predictionId: idsByCell.get(cellId)!, priority: [0.5, 0.8, 0.1][i]! })), "entropy");
+    await upsertReviewQueue(
+      t.db,
+      f.projectId,
+      cells.map((cellId, i) => ({ cellId, predictionId: idsByCell.get(cellId)!, priority: [0.5, 0.8, 0.1][i]! })),
+      "entropy",
+    );
     // a queue entry without a prediction (removed since) still lists, with prediction null
     await upsertReviewQueue(t.db, f.projectId, [{ cellId: f.cropCellIds[3]!, predictionId: null, priority: 0.3 }], "margin");
     await upsertReviewQueue(t.db, f.otherProjectId, [{ cellId: f.otherCellId, predictionId: null, priority: 0.99 }], "entropy");
 
     const items = await listProjectReviewQueue(t.db, { projectId: f.projectId, limit: 10 });
     expect(items.map((i) => i.cellId)).toEqual([cells[1], cells[0], f.cropCellIds[3], cells[2]]);
-    expect(items[0]).toMatchObject({ geometry: "box", x: 100, y: 80, width: 120, height: 110, imageKind: "field", imageWidth: 640, status: "pending", datasetId: f.fieldDatasetId });
+    expect(items[0]).toMatchObject({
+      geometry: "box",
+      x: 100,
+      y: 80,
+      width: 120,
+      height: 110,
+      imageKind: "field",
+      imageWidth: 640,
+      status: "pending",
+      datasetId: f.fieldDatasetId,
+    });
     expect(items[0]!.prediction).toMatchObject({ modelVersionName: "good", predictedClass: { key: "platelet" }, bald: null });
-    expect(items[1]!.prediction).toMatchObject({ modelVersionId: mv.id, predictedClass: { key: "neutrophil" }, confidence: expect.closeTo(0.6, 5), bald: expect.closeTo(0.05, 5) });
+    expect(items[1]!.prediction).toMatchObject({
+      modelVersionId: mv.id,
+      predictedClass: { key: "neutrophil" },
+      confidence: expect.closeTo(0.6, 5),
+      bald: expect.closeTo(0.05, 5),
+    });
     expect(items[2]!.prediction).toBeNull();
     expect((await listProjectReviewQueue(t.db, { projectId: f.projectId, limit: 2 })).length).toBe(2);
     expect(await listProjectReviewQueue(t.db, { projectId: f.projectId, statuses: ["claimed"] })).toEqual([]);

@@ -17,9 +17,7 @@ describeEachDb("migrations and built-in schemes", (kind) => {
   it("seeds the six schemes with the class keys DESIGN.md lists", async () => {
     const schemes = await listSchemes(t.db);
     const byKey = Object.fromEntries(schemes.map((s) => [s.key, s.classes.map((c) => c.key)]));
-    expect(Object.keys(byKey).sort()).toEqual(
-      ["aml-15", "binary-malignant", "binary-typical", "lymphoid-4", "pbc-8", "wbc-5"].sort(),
-    );
+    expect(Object.keys(byKey).sort()).toEqual(["aml-15", "binary-malignant", "binary-typical", "lymphoid-4", "pbc-8", "wbc-5"].sort());
     expect(byKey["pbc-8"]).toEqual(["basophil", "eosinophil", "erythroblast", "ig", "lymphocyte", "monocyte", "neutrophil", "platelet"]);
     expect(byKey["aml-15"]).toHaveLength(15);
     expect(byKey["lymphoid-4"]).toEqual(["normal_lymphocyte", "reactive_lymphocyte", "abnormal_lymphocyte", "blast"]);
@@ -30,14 +28,22 @@ describeEachDb("migrations and built-in schemes", (kind) => {
 
   it("maps aml-15 atypical classes exactly and leaves unmatched pbc-8 classes out of wbc-5", async () => {
     const aml = await getSchemeMapping(t.db, "aml-15", "binary-typical");
-    const atypical = Object.entries(aml).filter(([, v]) => v === "atypical").map(([k]) => k).sort();
+    const atypical = Object.entries(aml)
+      .filter(([, v]) => v === "atypical")
+      .map(([k]) => k)
+      .sort();
     expect(atypical).toEqual(["EBO", "LYA", "MMZ", "MOB", "MYB", "MYO", "PMB", "PMO"]);
     const pbc = await getSchemeMapping(t.db, "pbc-8", "wbc-5");
     expect(pbc.ig).toBeNull();
     expect(pbc.platelet).toBeNull();
     expect(pbc.neutrophil).toBe("neutrophil");
     const lym = await getSchemeMapping(t.db, "lymphoid-4", "binary-malignant");
-    expect(lym).toEqual({ normal_lymphocyte: "benign", reactive_lymphocyte: "benign", abnormal_lymphocyte: "malignant", blast: "malignant" });
+    expect(lym).toEqual({
+      normal_lymphocyte: "benign",
+      reactive_lymphocyte: "benign",
+      abnormal_lymphocyte: "malignant",
+      blast: "malignant",
+    });
     const amlWbc = await getSchemeMapping(t.db, "aml-15", "wbc-5");
     expect(amlWbc.NGS).toBe("neutrophil");
     expect(amlWbc.MYO).toBeNull();

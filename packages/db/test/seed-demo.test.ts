@@ -7,7 +7,15 @@ import { listProjectDatasets } from "../src/queries/datasets";
 import { getMembershipRole, listProjectsForViewer } from "../src/queries/projects";
 import { authenticateUser, ensureUser } from "../src/queries/users";
 import { auditEvent, cell, image, institution, institutionMember, label, labelHistory, projectDataset, user } from "../src/schema";
-import { DEMO_ANNOTATOR_LOGIN, DEMO_LOGIN, DEMO_LOGINS, DEMO_REVIEWER_LOGIN, disableDemoUsers, seedDemo, type SeedDemoResult } from "../src/seed/seed-demo";
+import {
+  DEMO_ANNOTATOR_LOGIN,
+  DEMO_LOGIN,
+  DEMO_LOGINS,
+  DEMO_REVIEWER_LOGIN,
+  disableDemoUsers,
+  seedDemo,
+  type SeedDemoResult,
+} from "../src/seed/seed-demo";
 import { createLocalStorage, type LocalStorage } from "../src/storage";
 import { demoFixtureDir, listFiles } from "./fixtures/import-test-files";
 import { createTestDb, describeEachDb, type TestDb } from "./helpers/test-db";
@@ -82,7 +90,12 @@ describeEachDb("demo seed", (kind) => {
   it("a non-demo start disables every published demo login (audited) and a demo run restores them", async () => {
     const other = await ensureUser(t.db, { email: "real@example.org", name: "Real", password: "a real password" });
     const demoAudit = async (action: string) =>
-      (await t.db.select({ n: count() }).from(auditEvent).where(and(eq(auditEvent.action, action), eq(auditEvent.entityType, "user"))))[0]!.n;
+      (
+        await t.db
+          .select({ n: count() })
+          .from(auditEvent)
+          .where(and(eq(auditEvent.action, action), eq(auditEvent.entityType, "user")))
+      )[0]!.n;
 
     expect(await disableDemoUsers(t.db)).toEqual(DEMO_LOGINS.map((l) => l.email).sort());
     for (const login of DEMO_LOGINS) expect(await authenticateUser(t.db, login.email, login.password)).toBeNull();

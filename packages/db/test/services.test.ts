@@ -48,7 +48,14 @@ async function withFailingAudit(db: Db, run: () => Promise<void>): Promise<void>
 const auditCount = async (db: Db) => (await db.select({ n: sql<number>`count(*)::int` }).from(auditEvent))[0]!.n;
 
 async function readyModel(db: Db, f: ProjectFixture, projectId: string, name: string) {
-  const mv = await createModelVersion(db, { projectId, schemeId: f.schemeId, name, backbone: "small-cnn", hyperParameters: {}, createdBy: f.users.lead.id });
+  const mv = await createModelVersion(db, {
+    projectId,
+    schemeId: f.schemeId,
+    name,
+    backbone: "small-cnn",
+    hyperParameters: {},
+    createdBy: f.users.lead.id,
+  });
   return finishModelVersion(db, { id: mv.id, metrics: {}, artifactKey: `models/${mv.id}/`, collapseReasons: [] });
 }
 
@@ -77,13 +84,23 @@ describeEachDb("mutation services: checks, writes and audit in one transaction",
     const saved = await saveProjectLabel(t.db, annotator(), { cellId: f.cropCellIds[0]!, classId: f.classIds.ig!, expectedVersion: null });
     expect(saved).toMatchObject({ readerId: f.users.annotator.id, source: "human", version: 1 });
 
-    const audits = await t.db.select().from(auditEvent).where(sql`${auditEvent.actorId} in (${f.users.lead.id}, ${f.users.annotator.id})`);
-    const byEntity = (id: string) => audits.filter((a) => a.entityId === id).map((a) => a.action).sort();
+    const audits = await t.db
+      .select()
+      .from(auditEvent)
+      .where(sql`${auditEvent.actorId} in (${f.users.lead.id}, ${f.users.annotator.id})`);
+    const byEntity = (id: string) =>
+      audits
+        .filter((a) => a.entityId === id)
+        .map((a) => a.action)
+        .sort();
     expect(byEntity(train.id)).toEqual(["job.cancel", "job.enqueue"]);
     expect(byEntity(predict.id)).toEqual(["job.enqueue"]);
     expect(byEntity(f.projectId)).toEqual(["model.publish"]);
     expect(byEntity(saved.id)).toEqual(["label.create"]);
-    expect(audits.find((a) => a.action === "model.publish")).toMatchObject({ before: { currentModelVersionId: null }, after: { currentModelVersionId: mv.id } });
+    expect(audits.find((a) => a.action === "model.publish")).toMatchObject({
+      before: { currentModelVersionId: null },
+      after: { currentModelVersionId: mv.id },
+    });
   });
 
   it("a failure after the write leaves neither the change nor an audit row", async () => {
@@ -108,7 +125,10 @@ describeEachDb("mutation services: checks, writes and audit in one transaction",
     expect((await t.db.select({ id: job.id }).from(job)).length).toBe(jobsBefore);
     expect((await t.db.select().from(job).where(eq(job.id, queued.id)))[0]).toMatchObject({ status: "queued", cancelRequested: false });
     expect((await getProjectById(t.db, f.projectId)).currentModelVersionId).toBe(currentBefore);
-    const mine = await t.db.select().from(label).where(and(eq(label.cellId, f.cropCellIds[1]!), eq(label.readerId, f.users.annotator.id)));
+    const mine = await t.db
+      .select()
+      .from(label)
+      .where(and(eq(label.cellId, f.cropCellIds[1]!), eq(label.readerId, f.users.annotator.id)));
     expect(mine).toEqual([]);
     expect(await auditCount(t.db)).toBe(auditsBefore);
 
@@ -123,24 +143,43 @@ describeEachDb("mutation services: checks, writes and audit in one transaction",
     const auditsBefore = await auditCount(t.db);
     const other = await readyModel(t.db, f, f.otherProjectId, "svc-other");
     const otherJob = await enqueueJob(t.db, { type: "train", projectId: f.otherProjectId });
-    await expect(saveProjectLabel(t.db, annotator(), { cellId: f.otherCellId, classId: f.classIds.ig!, expectedVersion: null })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      saveProjectLabel(t.db, annotator(), { cellId: f.otherCellId, classId: f.classIds.ig!, expectedVersion: null }),
+    ).rejects.toBeInstanceOf(NotFoundError);
     const wbcClassId = (await t.db.select().from(label).where(eq(label.cellId, f.fieldCellIds[0]!)))[0]!.classId;
-    await expect(saveProjectLabel(t.db, annotator(), { cellId: f.fieldCellIds[0]!, classId: wbcClassId, expectedVersion: null })).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(
+      saveProjectLabel(t.db, annotator(), { cellId: f.fieldCellIds[0]!, classId: wbcClassId, expectedVersion: null }),
+    ).rejects.toBeInstanceOf(InvalidInputError);
     await expect(cancelJob(t.db, lead(), { jobId: otherJob.id })).rejects.toBeInstanceOf(NotFoundError);
     await expect(publishModel(t.db, lead(), { modelVersionId: other.id })).rejects.toBeInstanceOf(NotFoundError);
-    await expect(enqueuePredictJob(t.db, lead(), { modelVersionId: other.id, unlabeledOnly: true, mcPasses: 0, strategy: "entropy", chunkSize: 100 })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      enqueuePredictJob(t.db, lead(), { modelVersionId: other.id, unlabeledOnly: true, mcPasses: 0, strategy: "entropy", chunkSize: 100 }),
+    ).rejects.toBeInstanceOf(NotFoundError);
     await expect(enqueueTrainJob(t.db, { projectId: randomUUID(), actorId: f.users.lead.id }, {})).rejects.toBeInstanceOf(NotFoundError);
     expect((await t.db.select().from(job).where(eq(job.id, otherJob.id)))[0]!.cancelRequested).toBe(false);
     expect(await auditCount(t.db)).toBe(auditsBefore);
   });
 
   it("a rejected model is neither published nor used for predictions (CONFLICT with the reasons)", async () => {
-    const mv = await createModelVersion(t.db, { projectId: f.projectId, schemeId: f.schemeId, name: "svc-collapsed", backbone: "small-cnn", hyperParameters: {} });
-    await finishModelVersion(t.db, { id: mv.id, metrics: {}, artifactKey: `models/${mv.id}/`, collapseReasons: ["one class for everything"] });
+    const mv = await createModelVersion(t.db, {
+      projectId: f.projectId,
+      schemeId: f.schemeId,
+      name: "svc-collapsed",
+      backbone: "small-cnn",
+      hyperParameters: {},
+    });
+    await finishModelVersion(t.db, {
+      id: mv.id,
+      metrics: {},
+      artifactKey: `models/${mv.id}/`,
+      collapseReasons: ["one class for everything"],
+    });
     const publishErr = await rejection(publishModel(t.db, lead(), { modelVersionId: mv.id }));
     expect(publishErr).toBeInstanceOf(ConflictError);
     expect((publishErr as ConflictError).details?.collapseReasons).toEqual(["one class for everything"]);
-    const predictErr = await rejection(enqueuePredictJob(t.db, lead(), { modelVersionId: mv.id, unlabeledOnly: true, mcPasses: 0, strategy: "entropy", chunkSize: 100 }));
+    const predictErr = await rejection(
+      enqueuePredictJob(t.db, lead(), { modelVersionId: mv.id, unlabeledOnly: true, mcPasses: 0, strategy: "entropy", chunkSize: 100 }),
+    );
     expect(predictErr).toBeInstanceOf(ConflictError);
     expect((predictErr as ConflictError).details).toMatchObject({ status: "rejected" });
   });
@@ -151,18 +190,46 @@ describeEachDb("mutation services: checks, writes and audit in one transaction",
     const auditsBefore = await auditCount(t.db);
     await expect(
       t.db.transaction(async (tx) => {
-        await saveLabel(tx, { cellId, classId: f.classIds.monocyte!, readerId: reader, source: "human", expectedVersion: null, actorId: reader });
+        await saveLabel(tx, {
+          cellId,
+          classId: f.classIds.monocyte!,
+          readerId: reader,
+          source: "human",
+          expectedVersion: null,
+          actorId: reader,
+        });
         throw new Error("outer work failed");
       }),
     ).rejects.toThrow("outer work failed");
-    expect(await t.db.select().from(label).where(and(eq(label.cellId, cellId), eq(label.readerId, reader)))).toEqual([]);
+    expect(
+      await t.db
+        .select()
+        .from(label)
+        .where(and(eq(label.cellId, cellId), eq(label.readerId, reader))),
+    ).toEqual([]);
     expect(await auditCount(t.db)).toBe(auditsBefore);
 
-    const first = await saveLabel(t.db, { cellId, classId: f.classIds.monocyte!, readerId: reader, source: "human", expectedVersion: null, actorId: reader });
+    const first = await saveLabel(t.db, {
+      cellId,
+      classId: f.classIds.monocyte!,
+      readerId: reader,
+      source: "human",
+      expectedVersion: null,
+      actorId: reader,
+    });
     const saved = await t.db.transaction(async (tx) => {
-      const stale = await rejection(saveLabel(tx, { cellId, classId: f.classIds.ig!, readerId: reader, source: "human", expectedVersion: null, actorId: reader }));
+      const stale = await rejection(
+        saveLabel(tx, { cellId, classId: f.classIds.ig!, readerId: reader, source: "human", expectedVersion: null, actorId: reader }),
+      );
       expect(stale).toBeInstanceOf(ConflictError);
-      return saveLabel(tx, { cellId, classId: f.classIds.ig!, readerId: reader, source: "human", expectedVersion: first.version, actorId: reader });
+      return saveLabel(tx, {
+        cellId,
+        classId: f.classIds.ig!,
+        readerId: reader,
+        source: "human",
+        expectedVersion: first.version,
+        actorId: reader,
+      });
     });
     expect(saved.version).toBe(2);
     expect((await t.db.select().from(labelHistory).where(eq(labelHistory.labelId, first.id))).map((h) => h.version)).toEqual([1, 2]);
@@ -175,14 +242,22 @@ describeEachDb("mutation services: checks, writes and audit in one transaction",
     expect(again).toBeInstanceOf(ConflictError);
     expect((again as ConflictError).details).toEqual({ jobId: plan.id });
     // Writers that bypass the service are refused by the partial unique index.
-    expect(errorText(await rejection(enqueueJob(t.db, { type: "lodocv", projectId: f.projectId, payload: { role: "plan" } })))).toContain("job_active_lodocv_plan_uq");
+    expect(errorText(await rejection(enqueueJob(t.db, { type: "lodocv", projectId: f.projectId, payload: { role: "plan" } })))).toContain(
+      "job_active_lodocv_plan_uq",
+    );
     // Another project is not affected.
-    const elsewhere = await enqueueLodocvPlan(t.db, { projectId: f.otherProjectId, actorId: f.users.outsider.id }, { timeBudgetMinutes: 5 });
+    const elsewhere = await enqueueLodocvPlan(
+      t.db,
+      { projectId: f.otherProjectId, actorId: f.users.outsider.id },
+      { timeBudgetMinutes: 5 },
+    );
 
     // The plan finished planning and its folds run: still one run, named by its plan.
     await t.db.update(job).set({ status: "succeeded" }).where(eq(job.id, plan.id));
     const fold = await enqueueJob(t.db, { type: "lodocv", projectId: f.projectId, parentJobId: plan.id, payload: { role: "fold" } });
-    expect(((await rejection(enqueueLodocvPlan(t.db, lead(), { timeBudgetMinutes: 5 }))) as ConflictError).details).toEqual({ jobId: plan.id });
+    expect(((await rejection(enqueueLodocvPlan(t.db, lead(), { timeBudgetMinutes: 5 }))) as ConflictError).details).toEqual({
+      jobId: plan.id,
+    });
     await t.db.update(job).set({ status: "succeeded" }).where(eq(job.id, fold.id));
     const next = await enqueueLodocvPlan(t.db, lead(), { timeBudgetMinutes: 5 });
     expect(next.id).not.toBe(plan.id);
@@ -194,7 +269,9 @@ describeEachDb("mutation services: checks, writes and audit in one transaction",
     const entityId = randomUUID();
     await recordAudit(t.db, { actorId: f.users.lead.id, action: "test.event", entityType: "test", entityId, after: { n: 1 } });
     const row = () => t.db.select().from(auditEvent).where(eq(auditEvent.entityId, entityId));
-    expect(errorText(await rejection(t.db.update(auditEvent).set({ action: "tampered" }).where(eq(auditEvent.entityId, entityId))))).toContain("append-only: UPDATE");
+    expect(
+      errorText(await rejection(t.db.update(auditEvent).set({ action: "tampered" }).where(eq(auditEvent.entityId, entityId)))),
+    ).toContain("append-only: UPDATE");
     expect(errorText(await rejection(t.db.delete(auditEvent).where(eq(auditEvent.entityId, entityId))))).toContain("append-only: DELETE");
     expect(errorText(await rejection(t.db.execute(sql`truncate audit_event`)))).toContain("append-only: TRUNCATE");
     expect(await row()).toMatchObject([{ action: "test.event", actorId: f.users.lead.id, after: { n: 1 } }]);
@@ -225,7 +302,10 @@ describePostgres("concurrent LODOCV starts on the server", () => {
   });
 
   const activePlans = async () =>
-    t.db.select({ id: job.id }).from(job).where(sql`${job.projectId} = ${f.projectId} and ${job.type} = 'lodocv' and ${job.status} in ('queued', 'running')`);
+    t.db
+      .select({ id: job.id })
+      .from(job)
+      .where(sql`${job.projectId} = ${f.projectId} and ${job.type} = 'lodocv' and ${job.status} in ('queued', 'running')`);
 
   it("two connections starting at once yield one plan; the loser gets CONFLICT naming it", async () => {
     const actor = { projectId: f.projectId, actorId: f.users.lead.id };

@@ -149,14 +149,28 @@ describe("runtime config: storage variables", () => {
       credentials: { accessKeyId: "id", secretAccessKey: "secret" },
     });
     // AWS itself: virtual-hosted URLs and the SDK's own credential chain; blank variables count as unset.
-    expect(resolveRuntimeConfig({ HEMALOOP_S3_BUCKET: "b", HEMALOOP_S3_REGION: "us-west-2", AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", HEMALOOP_S3_ENDPOINT: "" }, root).storage).toEqual({
+    expect(
+      resolveRuntimeConfig(
+        {
+          HEMALOOP_S3_BUCKET: "b",
+          HEMALOOP_S3_REGION: "us-west-2",
+          AWS_ACCESS_KEY_ID: "",
+          AWS_SECRET_ACCESS_KEY: "",
+          HEMALOOP_S3_ENDPOINT: "",
+        },
+        root,
+      ).storage,
+    ).toEqual({
       kind: "s3",
       bucket: "b",
       prefix: "",
       region: "us-west-2",
       forcePathStyle: false,
     });
-    expect(resolveRuntimeConfig({ HEMALOOP_S3_BUCKET: "b", HEMALOOP_S3_ENDPOINT: "http://x:9000", HEMALOOP_S3_FORCE_PATH_STYLE: "false" }, root).storage).toMatchObject({
+    expect(
+      resolveRuntimeConfig({ HEMALOOP_S3_BUCKET: "b", HEMALOOP_S3_ENDPOINT: "http://x:9000", HEMALOOP_S3_FORCE_PATH_STYLE: "false" }, root)
+        .storage,
+    ).toMatchObject({
       forcePathStyle: false,
     });
   });

@@ -10,7 +10,12 @@ import { createTestDb, describeEachDb, type TestDb } from "./helpers/test-db";
 it("consensus: adjudicated beats readers, readers beat ground truth, majority then latest", () => {
   const at = (s: number) => new Date(2026, 0, 1, 0, 0, s);
   expect(resolveConsensusLabel([])).toBeNull();
-  expect(resolveConsensusLabel([{ classId: "a", source: "imported", updatedAt: at(9) }, { classId: "b", source: "human", updatedAt: at(1) }])).toBe("b");
+  expect(
+    resolveConsensusLabel([
+      { classId: "a", source: "imported", updatedAt: at(9) },
+      { classId: "b", source: "human", updatedAt: at(1) },
+    ]),
+  ).toBe("b");
   expect(
     resolveConsensusLabel([
       { classId: "a", source: "human", updatedAt: at(1) },
@@ -18,7 +23,12 @@ it("consensus: adjudicated beats readers, readers beat ground truth, majority th
       { classId: "b", source: "human", updatedAt: at(3) },
     ]),
   ).toBe("a");
-  expect(resolveConsensusLabel([{ classId: "a", source: "human", updatedAt: at(1) }, { classId: "b", source: "model_accepted", updatedAt: at(2) }])).toBe("b");
+  expect(
+    resolveConsensusLabel([
+      { classId: "a", source: "human", updatedAt: at(1) },
+      { classId: "b", source: "model_accepted", updatedAt: at(2) },
+    ]),
+  ).toBe("b");
   expect(
     resolveConsensusLabel([
       { classId: "a", source: "human", updatedAt: at(5) },
@@ -38,18 +48,36 @@ describeEachDb("training set", (kind) => {
   it("lists consensus labels in the project's scheme and maps other schemes through scheme mappings", async () => {
     const f = await createCells(t.db, 4, "ts");
     const gt = (i: number, key: string) =>
-      saveLabel(t.db, { cellId: f.cellIds[i]!, classId: f.classId(key), readerId: null, source: "imported", expectedVersion: null, actorId: null });
+      saveLabel(t.db, {
+        cellId: f.cellIds[i]!,
+        classId: f.classId(key),
+        readerId: null,
+        source: "imported",
+        expectedVersion: null,
+        actorId: null,
+      });
     await gt(0, "neutrophil");
     await gt(1, "ig");
     await gt(2, "lymphocyte");
     // cell 3 has no label at all
     const carol = await ensureUser(t.db, { email: "carol@x.org", name: "Carol" });
-    await saveLabel(t.db, { cellId: f.cellIds[2]!, classId: f.classId("monocyte"), readerId: carol.id, source: "human", expectedVersion: null, actorId: carol.id });
+    await saveLabel(t.db, {
+      cellId: f.cellIds[2]!,
+      classId: f.classId("monocyte"),
+      readerId: carol.id,
+      source: "human",
+      expectedVersion: null,
+      actorId: carol.id,
+    });
 
     const pbc = await ensureProject(t.db, { slug: "ts-pbc", name: "pbc", schemeKey: "pbc-8" });
     await addProjectDataset(t.db, pbc.id, f.dataset.id);
     const pbcCells = await listTrainingCells(t.db, pbc.id);
-    expect(Object.fromEntries(pbcCells.map((c) => [f.cellIds.indexOf(c.cellId), c.classKey]))).toEqual({ 0: "neutrophil", 1: "ig", 2: "monocyte" });
+    expect(Object.fromEntries(pbcCells.map((c) => [f.cellIds.indexOf(c.cellId), c.classKey]))).toEqual({
+      0: "neutrophil",
+      1: "ig",
+      2: "monocyte",
+    });
     expect(pbcCells[0]).toMatchObject({ datasetName: "ds-ts", box: null, geometry: "whole" });
 
     const wbc = await ensureProject(t.db, { slug: "ts-wbc", name: "wbc", schemeKey: "wbc-5" });
@@ -75,7 +103,10 @@ describeEachDb("predictions", (kind) => {
     const { count, eq } = await import("drizzle-orm");
     const f = await createCells(t.db, 5, "pr");
     const proj = await ensureProject(t.db, { slug: "pr", name: "pr", schemeKey: "pbc-8" });
-    const [mv] = await t.db.insert(modelVersion).values({ projectId: proj.id, schemeId: f.scheme.id, name: "m1", backbone: "resnet" }).returning();
+    const [mv] = await t.db
+      .insert(modelVersion)
+      .values({ projectId: proj.id, schemeId: f.scheme.id, name: "m1", backbone: "resnet" })
+      .returning();
     const rows = (p: number) =>
       f.cellIds.map((cellId) => ({
         cellId,

@@ -113,9 +113,12 @@ const show = (t: Timing): string => `${t.cellsPerSecond} cells/s (${t.cpuMsPerCe
 
 async function timeInference(classifier: BatchClassifier, batches: Float32Array[], sizes: number[]): Promise<Timing> {
   await classifier.predict(batches[0]!, sizes[0]!); // warm-up (allocations, kernel selection)
-  return measure(sizes.reduce((a, c) => a + c, 0), async () => {
-    for (let b = 0; b < batches.length; b++) await classifier.predict(batches[b]!, sizes[b]!);
-  });
+  return measure(
+    sizes.reduce((a, c) => a + c, 0),
+    async () => {
+      for (let b = 0; b < batches.length; b++) await classifier.predict(batches[b]!, sizes[b]!);
+    },
+  );
 }
 
 async function timeEndToEnd(classifier: BatchClassifier, files: string[]): Promise<Timing> {
@@ -123,7 +126,13 @@ async function timeEndToEnd(classifier: BatchClassifier, files: string[]): Promi
   const timing = await measure(files.length, async () => {
     const stream = streamImageSets(
       files.map((file) => ({ file })),
-      { inputSize: SIZE, batchSize: BATCH, prefetch: PREFETCH, concurrency: DECODE_CONCURRENCY, decoder: args.decode === "sharp" ? "sharp" : "auto" },
+      {
+        inputSize: SIZE,
+        batchSize: BATCH,
+        prefetch: PREFETCH,
+        concurrency: DECODE_CONCURRENCY,
+        decoder: args.decode === "sharp" ? "sharp" : "auto",
+      },
     );
     for await (const { set } of stream) {
       const probs = await classifier.predict(standardise(set.pixels), set.count);
@@ -145,7 +154,10 @@ async function main(): Promise<void> {
   console.log(
     `model ${args.model ?? args.backbone} @${SIZE}px, ${model.countParams()} params, ONNX ${(onnxBytes.length / 1e6).toFixed(1)} MB; ` +
       `${files.length} images, batch ${BATCH}, decode ${args.decode === "sharp" ? "sharp" : describeJpegDecoder()}, concurrency ${DECODE_CONCURRENCY}; ` +
-      `${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; tfjs backend ${backend.name}`,
+      `${os.cpus().length} cores, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}; tfjs backend ${backend.name}`,
   );
 
   // Warm the page cache so "decode" measures decoding, not the first read from disk.
@@ -179,7 +191,12 @@ async function main(): Promise<void> {
   const maxDiff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
   console.log(`tfjs-${backend.name} inference alone: ${show(wasm)} (max |onnx - tfjs| on one batch: ${maxDiff.toExponential(1)})`);
   results.tfjs_inference = wasm;
-  console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(
+    `load average after: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   console.log(JSON.stringify({ model: args.model ?? args.backbone, size: SIZE, batch: BATCH, ...results }));
   model.dispose();
 }

@@ -49,8 +49,7 @@ for (const backbone of backbones) {
   const model = buildModel({ backbone, inputSize, numClasses: 8, alpha: Number(values.alpha) });
   const parts = getClassifierParts(model);
   const loss = { numClasses: 8, labelSmoothing: 0.1, weightDecay: 5e-4 };
-  const executor: StepExecutor =
-    workers > 1 ? await createParallelExecutor(parts, loss, { workers }) : new LocalStepExecutor(parts, loss);
+  const executor: StepExecutor = workers > 1 ? await createParallelExecutor(parts, loss, { workers }) : new LocalStepExecutor(parts, loss);
   await executor.startPhase(false, { name: "sgd", learningRate: 0.01, momentum: 0.9 });
   const pixels = Float32Array.from({ length: batchSize * inputSize * inputSize * 3 }, (_, i) => Math.sin(i * 0.37));
   const labels = Int32Array.from({ length: batchSize }, (_, i) => i % 8);

@@ -20,11 +20,7 @@ const force = process.argv.includes("--force");
 const quiet = process.argv.includes("--quiet");
 
 function findNodeHeaders() {
-  const candidates = [
-    path.join(path.dirname(process.execPath), "..", "include", "node"),
-    "/usr/include/node",
-    "/usr/local/include/node",
-  ];
+  const candidates = [path.join(path.dirname(process.execPath), "..", "include", "node"), "/usr/include/node", "/usr/local/include/node"];
   return candidates.find((dir) => existsSync(path.join(dir, "node_api.h")));
 }
 
@@ -44,7 +40,9 @@ function main() {
   const result = spawnSync(cc, args, { encoding: "utf8" });
   if (result.status !== 0) {
     const why = result.error ? result.error.message : result.stderr.trim().split("\n").slice(0, 6).join("\n");
-    console.warn(`[jpeg-scaled] build failed; JPEG decoding will use sharp (slower). Install a C compiler and libjpeg-dev to enable it.\n${why}`);
+    console.warn(
+      `[jpeg-scaled] build failed; JPEG decoding will use sharp (slower). Install a C compiler and libjpeg-dev to enable it.\n${why}`,
+    );
     return;
   }
   if (!quiet) console.log(`[jpeg-scaled] built ${output}`);

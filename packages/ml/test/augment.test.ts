@@ -5,7 +5,9 @@ import { assembleBatch, createRng, zoomImage, type ChannelStats, type ImageSet }
 function makeCentredSquare(s: number, inner: number): Uint8Array {
   const out = new Uint8Array(s * s * 3);
   const lo = (s - inner) / 2;
-  for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) if (y >= lo && y < lo + inner && x >= lo && x < lo + inner) out.fill(255, (y * s + x) * 3, (y * s + x) * 3 + 3);
+  for (let y = 0; y < s; y++)
+    for (let x = 0; x < s; x++)
+      if (y >= lo && y < lo + inner && x >= lo && x < lo + inner) out.fill(255, (y * s + x) * 3, (y * s + x) * 3 + 3);
   return out;
 }
 

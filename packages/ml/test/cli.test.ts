@@ -13,7 +13,7 @@ const classes = { neutrophil: [190, 60, 70], lymphocyte: [70, 60, 190] } as cons
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "hemaloop-cli-"));
   let seed = 1;
-  const rand = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const rand = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647;
   for (const [cls, rgb] of Object.entries(classes)) {
     await mkdir(path.join(tmp, "data", cls), { recursive: true });
     for (let i = 0; i < 16; i++) {
@@ -47,10 +47,7 @@ describe("ml CLI", () => {
     // Six short epochs: with three, one full-suite run ended below 0.7 accuracy on this easy task.
     const common = ["--backbone", "small-cnn", "--input-size", "32", "--epochs", "6", "--batch-size", "8"];
     expect(
-      await runMlCli(
-        ["train", "--data", path.join(tmp, "data"), "--scheme", "wbc-5", "--out", out, ...common, "--lr", "0.05"],
-        env,
-      ),
+      await runMlCli(["train", "--data", path.join(tmp, "data"), "--scheme", "wbc-5", "--out", out, ...common, "--lr", "0.05"], env),
     ).toBe(0);
     const summary = JSON.parse(stdout.at(-1) as string) as Record<string, unknown>;
     expect(summary["epochs"]).toBe(6);
@@ -77,9 +74,7 @@ describe("ml CLI", () => {
     expect(r.accuracy).toBeGreaterThan(0.7);
 
     const csv = path.join(tmp, "pred.csv");
-    expect(
-      await runMlCli(["predict", "--model", out, "--data", path.join(tmp, "data"), "--out", csv, "--mc-passes", "4"], env),
-    ).toBe(0);
+    expect(await runMlCli(["predict", "--model", out, "--data", path.join(tmp, "data"), "--out", csv, "--mc-passes", "4"], env)).toBe(0);
     const lines = (await readFile(csv, "utf8")).trim().split("\n");
     expect(lines).toHaveLength(33);
     expect(lines[0]).toContain("p_neutrophil");

@@ -21,6 +21,9 @@ describe("@hemaloop/ml/contracts", () => {
     expect([...TRAIN_BACKBONES].sort()).toEqual([...BACKBONES].sort());
     expect(JOB_DEFAULTS.backbone).toBe(DEFAULT_TRAIN_CONFIG.backbone);
     expect(JOB_DEFAULTS.inputSize).toBe(DEFAULT_TRAIN_CONFIG.inputSize);
-    expect(trainPayloadSchema.parse({})).toMatchObject({ backbone: DEFAULT_TRAIN_CONFIG.backbone, inputSize: DEFAULT_TRAIN_CONFIG.inputSize });
+    expect(trainPayloadSchema.parse({})).toMatchObject({
+      backbone: DEFAULT_TRAIN_CONFIG.backbone,
+      inputSize: DEFAULT_TRAIN_CONFIG.inputSize,
+    });
   });
 });

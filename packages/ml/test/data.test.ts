@@ -40,7 +40,9 @@ async function writePng(
       data.set(c, (y * width + x) * 3);
     }
   }
-  await sharp(data, { raw: { width, height, channels: 3 } }).png().toFile(file);
+  await sharp(data, { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 beforeAll(async () => {

@@ -55,7 +55,11 @@ describe("resampleRect", () => {
 
   it("keeps a constant image constant at any scale, up or down", () => {
     const img = makeImage(37, 23, () => [200, 100, 50]);
-    for (const [w, h] of [[8, 8], [64, 64], [5, 90]] as const) {
+    for (const [w, h] of [
+      [8, 8],
+      [64, 64],
+      [5, 90],
+    ] as const) {
       const out = resampleRect(img, { left: 3.5, top: 1.25, width: 20, height: 20 }, w, h);
       for (let i = 0; i < out.length; i += 3) expect([out[i], out[i + 1], out[i + 2]]).toEqual([200, 100, 50]);
     }
@@ -163,7 +167,11 @@ describe("JPEG decoding paths", () => {
   it("rejects images over the pixel limit before decoding them", async (ctx) => {
     if (!addon) ctx.skip();
     // A valid JPEG header claiming 20000 x 20000 pixels: patch the SOF0 dimensions of a tiny JPEG.
-    const tiny = Buffer.from(await sharp({ create: { width: 16, height: 16, channels: 3, background: "#fff" } }).jpeg().toBuffer());
+    const tiny = Buffer.from(
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: "#fff" } })
+        .jpeg()
+        .toBuffer(),
+    );
     const sof = tiny.indexOf(Buffer.from([0xff, 0xc0]));
     tiny.writeUInt16BE(20000, sof + 5);
     tiny.writeUInt16BE(20000, sof + 7);
@@ -181,7 +189,9 @@ describe("JPEG decoding paths", () => {
     const tmp = await mkdtemp(path.join(os.tmpdir(), "hemaloop-decode-"));
     try {
       const png = path.join(tmp, "cell.png");
-      await sharp({ create: { width: 50, height: 70, channels: 4, background: { r: 10, g: 200, b: 30, alpha: 1 } } }).png().toFile(png);
+      await sharp({ create: { width: 50, height: 70, channels: 4, background: { r: 10, g: 200, b: 30, alpha: 1 } } })
+        .png()
+        .toFile(png);
       const field = path.join(FIXTURES, "bccd/JPEGImages/BloodImage_00000.jpg");
       const items = [
         { file: await findFirstImage("pbc/lymphocyte") },

@@ -78,7 +78,10 @@ describe("scheme mapping", () => {
     // aml-15 fragment -> binary-typical: MYO (atypical) .5, LYT (typical) .2, NGS (typical) .2, KSC (no
     // counterpart) .1 -> typical .4, atypical .5, renormalised over .9: [4/9, 5/9].
     const mapped = mapProbabilitiesToScheme(
-      [[0.5, 0.2, 0.2, 0.1], [0, 0, 0, 1]],
+      [
+        [0.5, 0.2, 0.2, 0.1],
+        [0, 0, 0, 1],
+      ],
       ["MYO", "LYT", "NGS", "KSC"],
       ["typical", "atypical"],
       { MYO: "atypical", LYT: "typical", NGS: "typical", KSC: null },

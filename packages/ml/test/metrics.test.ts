@@ -141,7 +141,14 @@ describe("individual functions", () => {
 
   it("ECE is 0 for a perfectly calibrated bin and puts edge values in the lower bin", () => {
     // Two samples at confidence .5, one right and one wrong -> accuracy .5 = confidence.
-    const { ece, bins } = computeExpectedCalibrationError([0, 1], [[0.5, 0.5], [0.5, 0.5]], 2);
+    const { ece, bins } = computeExpectedCalibrationError(
+      [0, 1],
+      [
+        [0.5, 0.5],
+        [0.5, 0.5],
+      ],
+      2,
+    );
     expect(ece).toBeCloseTo(0, 12);
     expect(bins[0]!.count).toBe(2);
   });
@@ -156,9 +163,7 @@ interface SklearnCase {
 }
 
 describe("cross-check against scikit-learn fixtures", () => {
-  const fixture = JSON.parse(
-    readFileSync(new URL("./fixtures/metrics-sklearn.json", import.meta.url), "utf8"),
-  ) as { cases: SklearnCase[] };
+  const fixture = JSON.parse(readFileSync(new URL("./fixtures/metrics-sklearn.json", import.meta.url), "utf8")) as { cases: SklearnCase[] };
 
   it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
     const report = computeClassificationReport(c.yTrue, c.probs, c.classKeys);
@@ -177,7 +182,11 @@ describe("detectCollapse", () => {
   function constantModel(counts: number[], predicted: number) {
     const yTrue = counts.flatMap((n, k) => new Array<number>(n).fill(k));
     const probs = yTrue.map(() => counts.map((_, k) => (k === predicted ? 0.9 : 0.1 / (counts.length - 1))));
-    return computeClassificationReport(yTrue, probs, counts.map((_, k) => `c${k}`));
+    return computeClassificationReport(
+      yTrue,
+      probs,
+      counts.map((_, k) => `c${k}`),
+    );
   }
 
   it("flags a one-class model on an imbalanced set despite 95% accuracy", () => {
@@ -200,7 +209,11 @@ describe("detectCollapse", () => {
   });
 
   it("passes a good model and respects custom thresholds", () => {
-    const report = computeClassificationReport(hand.yTrue.map((_, i) => i % 3), hand.yTrue.map((_, i) => [0, 1, 2].map((k) => (k === i % 3 ? 0.8 : 0.1))), hand.keys);
+    const report = computeClassificationReport(
+      hand.yTrue.map((_, i) => i % 3),
+      hand.yTrue.map((_, i) => [0, 1, 2].map((k) => (k === i % 3 ? 0.8 : 0.1))),
+      hand.keys,
+    );
     expect(detectCollapse(report)).toEqual({ collapsed: false, reasons: [] });
     // Hand fixture: balanced accuracy 7/18 = .389 < 1/3 + .1; with a smaller margin it passes.
     const handReport = computeClassificationReport(hand.yTrue, hand.probs, hand.keys);

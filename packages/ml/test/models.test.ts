@@ -87,10 +87,7 @@ describe("classifier parts", () => {
       const emb = parts.features.apply(x, { training: false }) as tf.Tensor;
       const viaParts = applyHeadLayers(parts, emb, { training: false, logits: false });
       const stochastic = applyHeadLayers(parts, emb, { training: true, logits: false });
-      return [
-        tf.max(tf.abs(tf.sub(direct, viaParts))).dataSync()[0],
-        tf.max(tf.abs(tf.sub(direct, stochastic))).dataSync()[0],
-      ];
+      return [tf.max(tf.abs(tf.sub(direct, viaParts))).dataSync()[0], tf.max(tf.abs(tf.sub(direct, stochastic))).dataSync()[0]];
     });
     expect(diff).toBeLessThan(1e-5);
     expect(mcDiff).toBeGreaterThan(1e-4); // dropout active in the stochastic head pass

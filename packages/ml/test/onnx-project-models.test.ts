@@ -23,7 +23,10 @@ function randomiseWeights(model: tf.LayersModel, rng: () => number): void {
       // Positive variances and gammas near 1 keep activations in range through deep stacks.
       const positive = /moving_variance|gamma/.test(w.originalName);
       const spread = shape.length === 4 ? Math.sqrt(2 / (size / shape[3])) : 0.3;
-      return tf.tensor(Float32Array.from({ length: size }, () => (positive ? 0.7 + 0.6 * rng() : (rng() - 0.5) * 2 * spread)), shape);
+      return tf.tensor(
+        Float32Array.from({ length: size }, () => (positive ? 0.7 + 0.6 * rng() : (rng() - 0.5) * 2 * spread)),
+        shape,
+      );
     });
     layer.setWeights(fresh);
     tf.dispose(fresh);

@@ -1,12 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  computePads,
-  createOnnxClassifier,
-  createTfjsClassifier,
-  exportToOnnx,
-  UnsupportedLayerError,
-} from "../src/onnx";
+import { computePads, createOnnxClassifier, createTfjsClassifier, exportToOnnx, UnsupportedLayerError } from "../src/onnx";
 
 type Sym = tf.SymbolicTensor;
 const apply = (layer: tf.layers.Layer, x: Sym | Sym[]): Sym => layer.apply(x) as Sym;
@@ -34,9 +28,7 @@ function randomiseWeights(model: tf.LayersModel, seed: number): void {
       const size = shape.reduce((a, b) => a * b, 1);
       const isVariance = w.originalName.endsWith("moving_variance");
       const isGamma = w.originalName.endsWith("gamma");
-      const values = Float32Array.from({ length: size }, () =>
-        isVariance ? 0.5 + rng() : isGamma ? 0.5 + rng() : (rng() - 0.5) * 0.6,
-      );
+      const values = Float32Array.from({ length: size }, () => (isVariance ? 0.5 + rng() : isGamma ? 0.5 + rng() : (rng() - 0.5) * 0.6));
       return tf.tensor(values, shape);
     });
     layer.setWeights(fresh);
@@ -133,10 +125,7 @@ describe("exportToOnnx matches tfjs (max abs diff < 1e-4)", () => {
     y = apply(tf.layers.batchNormalization(), y);
     x = apply(tf.layers.add(), [x, y]);
     // Stride-2 depthwise on an even map (asymmetric padding), multiplier 2, bias and relu6.
-    x = apply(
-      tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: "same", depthMultiplier: 2, activation: "relu6" }),
-      x,
-    );
+    x = apply(tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: "same", depthMultiplier: 2, activation: "relu6" }), x);
     x = apply(tf.layers.globalAveragePooling2d({}), x);
     const out = apply(tf.layers.dense({ units: 4, activation: "softmax" }), x);
     const model = tf.model({ inputs: input, outputs: out });
@@ -177,12 +166,28 @@ describe("exportToOnnx matches tfjs (max abs diff < 1e-4)", () => {
     });
     const input = tf.input({ shape: [15, 13, 3] });
     let x = apply(tf.layers.rescaling({ scale: 1 / 2, offset: -0.25 }), input);
-    x = apply(tf.layers.zeroPadding2d({ padding: [[1, 2], [0, 3]] }), x);
+    x = apply(
+      tf.layers.zeroPadding2d({
+        padding: [
+          [1, 2],
+          [0, 3],
+        ],
+      }),
+      x,
+    );
     const a = apply(tf.layers.separableConv2d({ filters: 6, kernelSize: 3, strides: 2, padding: "same", activation: "tanh" }), x);
     const b = apply(tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: "same" }), x);
     x = apply(tf.layers.concatenate({ axis: -1 }), [a, b]);
     // 18x16x3 -> separable s2 9x8x6 + maxpool 9x8x3 -> concat 9x8x9 -> crop 8x7x9.
-    x = apply(tf.layers.cropping2D({ cropping: [[1, 0], [0, 1]] }), x);
+    x = apply(
+      tf.layers.cropping2D({
+        cropping: [
+          [1, 0],
+          [0, 1],
+        ],
+      }),
+      x,
+    );
     const dense4d = apply(tf.layers.dense({ units: 9, activation: "sigmoid" }), x);
     x = apply(tf.layers.multiply(), [x, dense4d]);
     x = apply(tf.layers.averagePooling2d({ poolSize: 2, strides: 1, padding: "valid" }), x);

@@ -98,7 +98,12 @@ describe("training", () => {
     const model = buildModel({ backbone: "small-cnn", inputSize: 32, numClasses: 3 });
     const parts = getClassifierParts(model);
     const optimizer = createOptimizer({ name: "adam", learningRate: 3e-3 });
-    const x = tf.tidy(() => tf.tensor4d(Float32Array.from(set.pixels, (v) => (v - 128) / 64), [12, 32, 32, 3]));
+    const x = tf.tidy(() =>
+      tf.tensor4d(
+        Float32Array.from(set.pixels, (v) => (v - 128) / 64),
+        [12, 32, 32, 3],
+      ),
+    );
     const y = tf.tensor1d(labels, "int32");
     const losses: number[] = [];
     for (let i = 0; i < 5; i++) losses.push(runTrainStep({ parts, optimizer, numClasses: 3 }, x, y));
@@ -132,7 +137,8 @@ describe("training", () => {
     const bestVal = Math.min(...result.history.map((h) => h.valLoss ?? Infinity));
     expect(result.history[result.bestEpoch - 1]?.valLoss).toBe(bestVal);
     const preds = await predictImageSet(result.model, set, valIndices, result.stats, { mcPasses: 3, embeddings: true });
-    const acc = preds.probs.filter((row, i) => row.indexOf(Math.max(...row)) === labels[valIndices[i] as number]).length / valIndices.length;
+    const acc =
+      preds.probs.filter((row, i) => row.indexOf(Math.max(...row)) === labels[valIndices[i] as number]).length / valIndices.length;
     expect(acc).toBeGreaterThan(0.8);
     expect(preds.mcPasses).toHaveLength(3);
     expect(preds.mcPasses?.[0]).toHaveLength(valIndices.length);
@@ -187,7 +193,7 @@ describe("training", () => {
     const { set, labels } = makeSet(48, 32, 2, 4);
     const idx = labels.map((_, i) => i);
     // Labels unrelated to the images: validation loss cannot improve for long.
-    const noise = labels.map((_, i) => (i * 7) % 3 === 0 ? 1 : 0);
+    const noise = labels.map((_, i) => ((i * 7) % 3 === 0 ? 1 : 0));
     const result = await trainClassifier(
       { set, labels: noise, classKeys: ["x", "y"], trainIndices: idx.slice(0, 32), valIndices: idx.slice(32) },
       { ...quick, epochs: 8, earlyStoppingPatience: 2, earlyStoppingStart: 0, learningRate: 0.2 },
@@ -249,7 +255,9 @@ describe("data-parallel workers", () => {
   /** A model without batch-norm, so a split batch gives exactly the full batch's mean gradient. */
   function buildLinearModel(): tf.LayersModel {
     const input = tf.input({ shape: [32, 32, 3], name: "input" });
-    const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, name: "bb_conv", kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    const conv = tf.layers
+      .conv2d({ filters: 4, kernelSize: 3, name: "bb_conv", kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })
+      .apply(input) as tf.SymbolicTensor;
     const emb = tf.layers.globalAveragePooling2d({ name: "embedding" }).apply(conv) as tf.SymbolicTensor;
     return tf.model({ inputs: input, outputs: applyHead(emb, 3, 0, 2) });
   }

@@ -9,8 +9,16 @@ describe("scoreUncertainty", () => {
   //   s2: [1,0]   and [0,1]    -> passes disagree: mean [.5,.5], entropy ln 2, per-pass entropy 0,
   //                               BALD = ln 2 (maximal epistemic uncertainty)
   const passes = [
-    [[0.9, 0.1], [0.5, 0.5], [1, 0]],
-    [[0.9, 0.1], [0.5, 0.5], [0, 1]],
+    [
+      [0.9, 0.1],
+      [0.5, 0.5],
+      [1, 0],
+    ],
+    [
+      [0.9, 0.1],
+      [0.5, 0.5],
+      [0, 1],
+    ],
   ];
   const s = scoreUncertainty(passes);
   const h09 = -(0.9 * Math.log(0.9) + 0.1 * Math.log(0.1));
@@ -39,7 +47,15 @@ describe("scoreUncertainty", () => {
   it("gives BALD 0 with a single pass and rejects ragged input", () => {
     expect(scoreUncertainty([[[0.2, 0.3, 0.5]]]).bald).toEqual([0]);
     expect(() => scoreUncertainty([])).toThrow(RangeError);
-    expect(() => scoreUncertainty([[[0.5, 0.5]], [[0.5, 0.5], [0.5, 0.5]]])).toThrow(RangeError);
+    expect(() =>
+      scoreUncertainty([
+        [[0.5, 0.5]],
+        [
+          [0.5, 0.5],
+          [0.5, 0.5],
+        ],
+      ]),
+    ).toThrow(RangeError);
   });
 });
 
@@ -63,7 +79,10 @@ describe("predictMcDropout", () => {
     const model = buildModel(0.5);
     const batch = tf.randomNormal<tf.Rank.R4>([5, 8, 8, 3]);
     const before = tf.tidy(() => (model.predict(batch) as tf.Tensor).arraySync());
-    const bnMean = model.layers.find((l) => l.getClassName() === "BatchNormalization")!.getWeights()[2]!.arraySync();
+    const bnMean = model.layers
+      .find((l) => l.getClassName() === "BatchNormalization")!
+      .getWeights()[2]!
+      .arraySync();
     const tensorsBefore = tf.memory().numTensors;
 
     const passes = predictMcDropout(model, batch, 4);

@@ -48,7 +48,19 @@ describe("scales and ticks", () => {
 describe("paths", () => {
   it("draws a polyline and breaks it where values are missing", () => {
     const id = (v: number) => v;
-    expect(linePath([{ x: 0, y: 1 }, { x: 1, y: 2 }, { x: 2, y: null }, { x: 3, y: 4 }, { x: 4, y: 5 }], id, id)).toBe("M0,1L1,2M3,4L4,5");
+    expect(
+      linePath(
+        [
+          { x: 0, y: 1 },
+          { x: 1, y: 2 },
+          { x: 2, y: null },
+          { x: 3, y: 4 },
+          { x: 4, y: 5 },
+        ],
+        id,
+        id,
+      ),
+    ).toBe("M0,1L1,2M3,4L4,5");
     expect(linePath([{ x: 0, y: Number.NaN }], id, id)).toBe("");
   });
 
@@ -66,7 +78,15 @@ describe("paths", () => {
 
 describe("confusion matrix helpers", () => {
   it("normalises rows to shares and leaves empty rows at zero", () => {
-    expect(rowNormalise([[3, 1], [0, 0]])).toEqual([[0.75, 0.25], [0, 0]]);
+    expect(
+      rowNormalise([
+        [3, 1],
+        [0, 0],
+      ]),
+    ).toEqual([
+      [0.75, 0.25],
+      [0, 0],
+    ]);
   });
 
   it("maps shares to a white-to-blue scale with readable text", () => {
@@ -111,7 +131,16 @@ describe("chart components render accessible SVG", () => {
   ];
 
   it("ConfusionMatrix: title, counts, row-normalised colours", () => {
-    const html = renderToStaticMarkup(createElement(ConfusionMatrix, { matrix: [[9, 1], [0, 0]], classes, title: "Test confusion" }));
+    const html = renderToStaticMarkup(
+      createElement(ConfusionMatrix, {
+        matrix: [
+          [9, 1],
+          [0, 0],
+        ],
+        classes,
+        title: "Test confusion",
+      }),
+    );
     expect(html).toContain('role="img"');
     expect(html).toContain("<title>Test confusion</title>");
     expect(html).toContain("Neutrophil");
@@ -126,8 +155,23 @@ describe("chart components render accessible SVG", () => {
         title: "Loss",
         xLabel: "epoch",
         series: [
-          { key: "loss", label: "train loss", points: [{ x: 1, y: 1.2 }, { x: 2, y: 0.8 }] },
-          { key: "valLoss", label: "val loss", dashed: true, points: [{ x: 1, y: null }, { x: 2, y: 0.9 }] },
+          {
+            key: "loss",
+            label: "train loss",
+            points: [
+              { x: 1, y: 1.2 },
+              { x: 2, y: 0.8 },
+            ],
+          },
+          {
+            key: "valLoss",
+            label: "val loss",
+            dashed: true,
+            points: [
+              { x: 1, y: null },
+              { x: 2, y: 0.9 },
+            ],
+          },
         ],
       }),
     );
@@ -141,7 +185,16 @@ describe("chart components render accessible SVG", () => {
     const html = renderToStaticMarkup(
       createElement(RocChart, {
         curves: [
-          { key: "neutrophil", label: "Neutrophil", auc: 0.9512, points: [{ fpr: 0, tpr: 0 }, { fpr: 0.1, tpr: 0.9 }, { fpr: 1, tpr: 1 }] },
+          {
+            key: "neutrophil",
+            label: "Neutrophil",
+            auc: 0.9512,
+            points: [
+              { fpr: 0, tpr: 0 },
+              { fpr: 0.1, tpr: 0.9 },
+              { fpr: 1, tpr: 1 },
+            ],
+          },
           { key: "lymphocyte", label: "Lymphocyte", auc: null, points: null },
         ],
       }),

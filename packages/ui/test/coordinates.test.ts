@@ -57,7 +57,12 @@ describe("rectangles", () => {
 
   it("turns a box into an overlay rectangle in viewport coordinates (clamped first)", () => {
     expect(boxToOverlayRect({ x: 320, y: 240, width: 64, height: 64 }, field)).toEqual({ x: 0.5, y: 0.375, width: 0.1, height: 0.1 });
-    expect(boxToOverlayRect({ x: 620, y: 0, width: 40, height: 10 }, field)).toEqual({ x: 620 / 640, y: 0, width: 20 / 640, height: 10 / 640 });
+    expect(boxToOverlayRect({ x: 620, y: 0, width: 40, height: 10 }, field)).toEqual({
+      x: 620 / 640,
+      y: 0,
+      width: 20 / 640,
+      height: 10 / 640,
+    });
     expect(boxToOverlayRect({ x: -50, y: -50, width: 10, height: 10 }, field)).toBeNull();
   });
 

@@ -44,7 +44,9 @@ export function createLodocvHandler(deps: Deps): JobHandler {
       const result: LodocvParentResult = {
         classKeys: plan.classKeys,
         plannedFolds: runnable.length,
-        skipped: plan.folds.filter((f) => f.status === "skipped").map((f) => ({ heldOut: nameOf.get(f.heldOut) ?? f.heldOut, reasons: f.reasons })),
+        skipped: plan.folds
+          .filter((f) => f.status === "skipped")
+          .map((f) => ({ heldOut: nameOf.get(f.heldOut) ?? f.heldOut, reasons: f.reasons })),
         folds: {},
         summary: null,
       };
@@ -61,7 +63,9 @@ export function createLodocvHandler(deps: Deps): JobHandler {
           return { ...result, folds, summary: done.length >= result.plannedFolds ? aggregateLodocv(done, result.classKeys) : null };
         },
       });
-      await ctx.log(`planned ${runnable.length} folds (${result.skipped.length} skipped; ${created.length} enqueued, ${kept.length} kept from an earlier attempt)`);
+      await ctx.log(
+        `planned ${runnable.length} folds (${result.skipped.length} skipped; ${created.length} enqueued, ${kept.length} kept from an earlier attempt)`,
+      );
       return undefined;
     }
 
@@ -75,7 +79,11 @@ export function createLodocvHandler(deps: Deps): JobHandler {
     const trainPool = usable.flatMap((c, i) => (c.datasetId === payload.heldOutDatasetId ? [] : [i]));
     if (testIdx.length === 0) throw new PermanentJobError("the held-out dataset has no labelled cells");
     // Validation for early stopping comes from the training sites only: the held-out site stays unseen.
-    const inner = splitDataset(trainPool.map((i) => items[i]!), trainPool.map((i) => labels[i]!), { valFraction: 0.1, seed: payload.seed });
+    const inner = splitDataset(
+      trainPool.map((i) => items[i]!),
+      trainPool.map((i) => labels[i]!),
+      { valFraction: 0.1, seed: payload.seed },
+    );
     const { result, evalProbs } = await runTrainingOnItems(ctx, {
       items,
       labels,
@@ -97,7 +105,14 @@ export function createLodocvHandler(deps: Deps): JobHandler {
     const yTrue = testIdx.map((i) => labels[i]!);
     const report = computeClassificationReport(yTrue, evalProbs, classKeys);
     await recordFold(ctx, { heldOut, datasetId: payload.heldOutDatasetId, yTrue, probs: evalProbs, n: yTrue.length });
-    const foldResult: LodocvFoldJobResult = { heldOut, n: yTrue.length, accuracy: report.accuracy, balancedAccuracy: report.balancedAccuracy, kappa: report.kappa, epochs: result.history.length };
+    const foldResult: LodocvFoldJobResult = {
+      heldOut,
+      n: yTrue.length,
+      accuracy: report.accuracy,
+      balancedAccuracy: report.balancedAccuracy,
+      kappa: report.kappa,
+      epochs: result.history.length,
+    };
     return foldResult;
   };
 }
@@ -114,6 +129,6 @@ async function recordFold(ctx: JobContext, fold: FoldRecord): Promise<void> {
     result.folds[fold.datasetId] = fold;
     const done = Object.values(result.folds);
     if (done.length >= result.plannedFolds) result.summary = aggregateLodocv(done, result.classKeys);
-    return result as unknown as Record<string, unknown>;
+    return result;
   });
 }

@@ -44,7 +44,8 @@ export function createPredictHandler(deps: PredictDeps): JobHandler {
     const modelVersionId = payload.modelVersionId ?? proj.currentModelVersionId;
     if (!modelVersionId) throw new PermanentJobError("the project has no published model to predict with");
     const mv = await getModelVersion(ctx.db, modelVersionId);
-    if (mv.projectId !== proj.id || !mv.artifactKey) throw new PermanentJobError("model version does not belong to this project or has no artifact");
+    if (mv.projectId !== proj.id || !mv.artifactKey)
+      throw new PermanentJobError("model version does not belong to this project or has no artifact");
     if (mv.status !== "ready") throw new PermanentJobError(`model version is ${mv.status}`);
 
     await ensureMlBackend(deps.tfBackend);
@@ -103,14 +104,24 @@ export function createPredictHandler(deps: PredictDeps): JobHandler {
           await upsertReviewQueue(
             tx,
             proj.id,
-            rows.map((r) => ({ cellId: r.cellId, predictionId: idsByCell.get(r.cellId) ?? null, priority: priorityOf(r, payload.strategy) })),
+            rows.map((r) => ({
+              cellId: r.cellId,
+              predictionId: idsByCell.get(r.cellId) ?? null,
+              priority: priorityOf(r, payload.strategy),
+            })),
             payload.strategy,
           );
         });
         done += chunk.length;
         await ctx.reportProgress(done / cells.length, `scored ${done}/${cells.length} cells`);
       }
-      const result: PredictJobResult = { modelVersionId: mv.id, cells: cells.length, strategy: payload.strategy, mcPasses: payload.mcPasses, runtime: onnx ? "onnxruntime" : "tfjs" };
+      const result: PredictJobResult = {
+        modelVersionId: mv.id,
+        cells: cells.length,
+        strategy: payload.strategy,
+        mcPasses: payload.mcPasses,
+        runtime: onnx ? "onnxruntime" : "tfjs",
+      };
       return result;
     } finally {
       model.dispose();
@@ -144,7 +155,12 @@ async function openOnnx(storage: Storage, key: string | null, warn: (line: strin
 }
 
 /** [sample][class] probabilities from a batch classifier, 64 images at a time. */
-async function predictWithClassifier(classifier: BatchClassifier, set: ImageSet, indices: number[], stats: ChannelStats): Promise<number[][]> {
+async function predictWithClassifier(
+  classifier: BatchClassifier,
+  set: ImageSet,
+  indices: number[],
+  stats: ChannelStats,
+): Promise<number[][]> {
   const out: number[][] = [];
   const k = classifier.numClasses;
   for (let start = 0; start < indices.length; start += 64) {

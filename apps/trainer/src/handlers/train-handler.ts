@@ -91,7 +91,11 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
     const workDir = modelWorkDir(modelVersion.id);
     await mkdir(workDir, { recursive: true });
     try {
-      const split = splitDataset(items, labels, { valFraction: payload.valFraction, testFraction: payload.testFraction, seed: payload.seed });
+      const split = splitDataset(items, labels, {
+        valFraction: payload.valFraction,
+        testFraction: payload.testFraction,
+        seed: payload.seed,
+      });
       const splitOf = new Map<number, "train" | "val" | "test">();
       for (const i of split.train) splitOf.set(i, "train");
       for (const i of split.val) splitOf.set(i, "val");
@@ -113,7 +117,11 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         config,
         timeBudgetMinutes: payload.timeBudgetMinutes,
       });
-      const report = computeClassificationReport(evalIndices.map((i) => labels[i]!), evalProbs, classKeys);
+      const report = computeClassificationReport(
+        evalIndices.map((i) => labels[i]!),
+        evalProbs,
+        classKeys,
+      );
       const verdict = detectCollapse(report);
       await ctx.reportProgress(0.95, "saving model");
 
@@ -135,7 +143,12 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         temperature: result.temperature,
         backend,
         createdAt: new Date().toISOString(),
-        dataset: { source: `project:${proj.slug}`, images: items.length, split: { method: split.method, train: split.train.length, val: split.val.length, test: split.test.length }, totalSeconds: result.trainSeconds },
+        dataset: {
+          source: `project:${proj.slug}`,
+          images: items.length,
+          split: { method: split.method, train: split.train.length, val: split.val.length, test: split.test.length },
+          totalSeconds: result.trainSeconds,
+        },
       });
       await writeFile(path.join(artifactDir, "model.onnx"), exportToOnnx(result.model));
       result.model.dispose();
@@ -143,11 +156,17 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
       const prefix = modelArtifactPrefix(modelVersion.id);
       await deps.storage.putDirectory(prefix, artifactDir);
 
-      const metrics: ModelMetricsReport = { ...report, split: evalIndices === split.test ? "test" : "val", n: evalIndices.length, history: result.history, stopReason: result.stopReason };
+      const metrics: ModelMetricsReport = {
+        ...report,
+        split: evalIndices === split.test ? "test" : "val",
+        n: evalIndices.length,
+        history: result.history,
+        stopReason: result.stopReason,
+      };
       // Finishing and publishing hold the job's lease: a worker whose job was re-queued publishes nothing.
       const finished = await finishTrainedModel(ctx.db, ctx.lease, {
         id: modelVersion.id,
-        metrics: metrics as Record<string, unknown>,
+        metrics: metrics,
         artifactKey: prefix,
         onnxKey: `${prefix}model.onnx`,
         collapseReasons: verdict.collapsed ? verdict.reasons : [],

@@ -62,7 +62,10 @@ export async function checkFileAccess(db: Db, user: SessionUser, key: string): P
 }
 
 function plainResponse(status: number, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(message, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers } });
+  return new Response(message, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers },
+  });
 }
 
 /**

@@ -59,8 +59,24 @@ function parseCliArgs(argv: string[]) {
         help: { type: "boolean", short: "h" },
         ...Object.fromEntries(
           [
-            "dir", "manifest", "voc", "institution", "dataset", "scheme", "database-url", "storage-dir", "max-pixels",
-            "kind", "concurrency", "site", "device", "stain", "magnification", "licence", "attribution", "description",
+            "dir",
+            "manifest",
+            "voc",
+            "institution",
+            "dataset",
+            "scheme",
+            "database-url",
+            "storage-dir",
+            "max-pixels",
+            "kind",
+            "concurrency",
+            "site",
+            "device",
+            "stain",
+            "magnification",
+            "licence",
+            "attribution",
+            "description",
             "label-map",
           ].map((name) => [name, stringOption]),
         ),
@@ -188,7 +204,10 @@ async function main() {
     for (const r of result.rejectedBoxes) console.log(`rejected box ${r.file}: ${r.reason}`);
     for (const d of result.sameContent) console.log(`duplicate ${d.file}: same bytes as ${d.sameAs} (stored once)`);
     for (const w of result.warnings) console.error(`warning: ${w}`);
-    if (result.aborted) console.error(`[import] stopped early: ${result.total - result.imported - result.duplicates - result.rejected.length} files not tried`);
+    if (result.aborted)
+      console.error(
+        `[import] stopped early: ${result.total - result.imported - result.duplicates - result.rejected.length} files not tried`,
+      );
     const seconds = result.durationMs / 1000;
     console.log(
       `cells=${result.cells} labels=${result.labels} unlabeled_cells=${result.unlabeledCells} clipped_boxes=${result.clippedBoxes} ` +

@@ -11,7 +11,9 @@ runCli(async () => {
   try {
     const disabled = isDemoMode(process.argv.slice(2), process.env) ? [] : await disableDemoUsers(handle.db);
     if (disabled.length > 0) {
-      console.warn(`warning: disabled the demo logins ${disabled.join(", ")} (published passwords); change AUTH_SECRET to end their sessions`);
+      console.warn(
+        `warning: disabled the demo logins ${disabled.join(", ")} (published passwords); change AUTH_SECRET to end their sessions`,
+      );
     }
   } finally {
     await handle.close();

@@ -23,7 +23,10 @@ runCli(async () => {
       fixtureDir: path.join(repoRoot, "fixtures", "demo"),
       maxImagePixels: config.maxImagePixels,
     });
-    for (const [name, r] of [["pbc-demo", result.pbc], ["bccd-demo", result.bccd]] as const) {
+    for (const [name, r] of [
+      ["pbc-demo", result.pbc],
+      ["bccd-demo", result.bccd],
+    ] as const) {
       for (const rejected of r.rejected) console.error(`warning: ${name}: ${rejected.file}: ${rejected.reason}`);
       console.log(`${name}: imported=${r.imported} duplicates=${r.duplicates} rejected=${r.rejected.length} cells=${r.cells}`);
     }

@@ -53,7 +53,11 @@ export async function decodeImage(bytes: Buffer, maxImagePixels: number): Promis
     let message = errorMessage(error);
     // libvips keeps one error buffer per process: when several decodes fail at once one of them may
     // only get "Unknown error". Decoding a broken file again is cheap and usually names the problem.
-    if (/unknown error/i.test(message)) message = await decode().then(() => message, (again: unknown) => errorMessage(again));
+    if (/unknown error/i.test(message))
+      message = await decode().then(
+        () => message,
+        (again: unknown) => errorMessage(again),
+      );
     throw new FileRejectedError(`corrupt or truncated image (${message})`);
   }
   const { data, info } = decoded;

@@ -13,11 +13,13 @@ function fromRaw(image: DecodedImage) {
 }
 
 export async function createThumbnail(image: DecodedImage): Promise<Buffer> {
-  return fromRaw(image)
-    .resize(THUMBNAIL_MAX_PX, THUMBNAIL_MAX_PX, { fit: "inside", withoutEnlargement: true })
-    // effort 2 is ~30% faster than the default with thumbnails barely larger.
-    .webp({ quality: 80, effort: 2 })
-    .toBuffer();
+  return (
+    fromRaw(image)
+      .resize(THUMBNAIL_MAX_PX, THUMBNAIL_MAX_PX, { fit: "inside", withoutEnlargement: true })
+      // effort 2 is ~30% faster than the default with thumbnails barely larger.
+      .webp({ quality: 80, effort: 2 })
+      .toBuffer()
+  );
 }
 
 /**
@@ -33,7 +35,10 @@ export async function withDeepZoom<T>(
   try {
     let pipeline = fromRaw(image);
     if (image.channels === 4) pipeline = pipeline.flatten({ background: "#ffffff" });
-    await pipeline.jpeg({ quality: 85 }).tile({ size: TILE_SIZE, overlap: 1, layout: "dz" }).toFile(path.join(scratch, `${name}.dz`));
+    await pipeline
+      .jpeg({ quality: 85 })
+      .tile({ size: TILE_SIZE, overlap: 1, layout: "dz" })
+      .toFile(path.join(scratch, `${name}.dz`));
     const tilesDir = path.join(scratch, `${name}_files`);
     // libvips metadata dump: not part of the Deep Zoom format.
     await rm(path.join(tilesDir, "vips-properties.xml"), { force: true });

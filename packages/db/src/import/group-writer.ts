@@ -1,7 +1,8 @@
 import type { Db } from "../client";
 import { type ImageRowsInput, insertImageRows } from "./insert-image-rows";
 
-export type WriteOutcome = { status: "written"; imageId: string; labels: number } | { status: "duplicate" } | { status: "failed"; error: unknown };
+export type WriteOutcome =
+  { status: "written"; imageId: string; labels: number } | { status: "duplicate" } | { status: "failed"; error: unknown };
 
 /**
  * Group commit for image rows: callers await their own outcome, while everything queued during one
@@ -16,7 +17,11 @@ export function createGroupWriter(db: Db, context: { schemeId: string; actorId: 
 
   async function writeBatch(batch: Pending[]): Promise<void> {
     try {
-      const results = await insertImageRows(db, batch.map((p) => p.item), context);
+      const results = await insertImageRows(
+        db,
+        batch.map((p) => p.item),
+        context,
+      );
       batch.forEach((p, i) => {
         const r = results[i];
         p.resolve(r ? { status: "written", imageId: r.imageId, labels: r.labels } : { status: "duplicate" });

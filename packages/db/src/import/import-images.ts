@@ -230,8 +230,7 @@ export async function importImages(db: Db, storage: Storage, options: ImportOpti
       result.duplicates++;
       // Re-importing a file is routine; the same bytes under another name is worth telling the user.
       if (outcome.sameAs !== null && outcome.sameAs !== entry.file) result.sameContent.push({ file: entry.file, sameAs: outcome.sameAs });
-    }
-    else if (outcome.status === "rejected") {
+    } else if (outcome.status === "rejected") {
       result.rejected.push({ file: entry.file, reason: entry.origin ? `${entry.origin}: ${outcome.reason}` : outcome.reason });
     } else {
       result.imported++;
@@ -313,7 +312,10 @@ function listEntries(source: ImportSource): Promise<ImportEntry[]> {
 
 /** sha256 -> the file name the content was first imported under. */
 async function loadDatasetHashes(db: Db, datasetId: string): Promise<Map<string, string>> {
-  const rows = await db.select({ sha256: image.sha256, originalName: image.originalName }).from(image).where(eq(image.datasetId, datasetId));
+  const rows = await db
+    .select({ sha256: image.sha256, originalName: image.originalName })
+    .from(image)
+    .where(eq(image.datasetId, datasetId));
   return new Map(rows.map((r) => [r.sha256, r.originalName]));
 }
 

@@ -94,7 +94,14 @@ function selectCellItems(db: DbOrTx, { mine, on: mineOn }: MyLabelJoin) {
         color: importedClass.color,
         version: imported.version,
       },
-      myLabel: { labelId: mine.id, classId: mineClass.id, key: mineClass.key, name: mineClass.name, color: mineClass.color, version: mine.version },
+      myLabel: {
+        labelId: mine.id,
+        classId: mineClass.id,
+        key: mineClass.key,
+        name: mineClass.name,
+        color: mineClass.color,
+        version: mine.version,
+      },
     })
     .from(cell)
     .innerJoin(image, eq(image.id, cell.imageId))

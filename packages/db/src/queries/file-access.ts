@@ -41,9 +41,7 @@ export type StorageKeyAccess = "visible" | "forbidden" | "not_found";
  */
 export async function resolveStorageKeyAccess(db: DbOrTx, viewer: Viewer, key: string): Promise<StorageKeyAccess> {
   const dzi = dziKeyForTile(key);
-  const match = dzi
-    ? eq(image.dziKey, dzi)
-    : or(eq(image.storageKey, key), eq(image.thumbnailKey, key), eq(image.dziKey, key))!;
+  const match = dzi ? eq(image.dziKey, dzi) : or(eq(image.storageKey, key), eq(image.thumbnailKey, key), eq(image.dziKey, key))!;
   const rows = await db
     .select({
       datasetId: image.datasetId,

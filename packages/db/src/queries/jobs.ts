@@ -37,10 +37,7 @@ export async function enqueueJob(
  * Claims the next runnable job for a worker. FOR UPDATE SKIP LOCKED lets any number of workers on
  * any hosts poll the same table without handing one job to two of them.
  */
-export async function claimNextJob(
-  db: DbOrTx,
-  input: { workerId: string; types?: JobType[] },
-): Promise<Job | null> {
+export async function claimNextJob(db: DbOrTx, input: { workerId: string; types?: JobType[] }): Promise<Job | null> {
   const typeFilter =
     input.types && input.types.length > 0
       ? sql`and ${job.type} in (${sql.join(
@@ -144,10 +141,7 @@ export async function appendJobLog(db: DbOrTx, jobId: string, line: Omit<JobLogL
 }
 
 /** Finishes the job if this worker still holds it; false (and nothing written) when it does not. */
-export async function completeJob(
-  db: DbOrTx,
-  input: JobLease & { result?: Record<string, unknown> },
-): Promise<boolean> {
+export async function completeJob(db: DbOrTx, input: JobLease & { result?: Record<string, unknown> }): Promise<boolean> {
   const rows = await db
     .update(job)
     // No result given = keep what the job wrote itself (LODOCV plans collect fold results there).
@@ -162,10 +156,7 @@ export async function completeJob(
  * otherwise, cancelled when a cancel was requested. One statement, so it decides on the row it updates.
  * Returns the job as it is afterwards (unchanged when this worker no longer held it).
  */
-export async function failJob(
-  db: DbOrTx,
-  input: JobLease & { error: string; retryable?: boolean },
-): Promise<Job> {
+export async function failJob(db: DbOrTx, input: JobLease & { error: string; retryable?: boolean }): Promise<Job> {
   const retry = sql`(${input.retryable ?? true}::boolean and ${job.attempts} < ${job.maxAttempts} and not ${job.cancelRequested})`;
   const [row] = await db
     .update(job)
@@ -229,7 +220,12 @@ export async function requeueStaleJobs(db: DbOrTx, input: { staleAfterMs: number
         lockedAt: null,
         finishedAt: sql`case when ${job.cancelRequested} or ${job.attempts} >= ${job.maxAttempts} then now() else null end`,
       })
-      .where(and(eq(job.status, "running"), lt(job.heartbeatAt, sql`now() - ${Math.round(input.staleAfterMs)}::integer * interval '1 millisecond'`)))
+      .where(
+        and(
+          eq(job.status, "running"),
+          lt(job.heartbeatAt, sql`now() - ${Math.round(input.staleAfterMs)}::integer * interval '1 millisecond'`),
+        ),
+      )
       .returning({ id: job.id, status: job.status });
     const orphaned = await failTrainingModelVersionsOfJobs(
       tx,
@@ -286,7 +282,10 @@ export async function savePlanWithChildJobs(
       });
       created.push(child.key);
     }
-    await tx.update(job).set({ result: input.buildResult(parent.result, keptKeys) }).where(eq(job.id, parent.id));
+    await tx
+      .update(job)
+      .set({ result: input.buildResult(parent.result, keptKeys) })
+      .where(eq(job.id, parent.id));
     return { created, kept: [...keptKeys] };
   });
 }
@@ -306,7 +305,10 @@ export async function recordChildJobResult(
     if (!child?.parentJobId) throw new NotFoundError("parent job", { jobId: childLease.jobId });
     const [parent] = await tx.select().from(job).where(eq(job.id, child.parentJobId)).for("update");
     if (!parent) throw new NotFoundError("parent job", { jobId: child.parentJobId });
-    await tx.update(job).set({ result: update(parent) }).where(eq(job.id, parent.id));
+    await tx
+      .update(job)
+      .set({ result: update(parent) })
+      .where(eq(job.id, parent.id));
   });
 }
 

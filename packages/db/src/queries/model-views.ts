@@ -21,7 +21,9 @@ function jsonKey(key: string) {
 /** A number stored in a jsonb object, or null when missing or not a number. */
 function jsonNumber(column: AnyPgColumn, key: string) {
   const k = jsonKey(key);
-  return sql<number | null>`case when jsonb_typeof(${column} -> ${k}) = 'number' then (${column} ->> ${k})::float8 end`.mapWith(toNullableNumber);
+  return sql<number | null>`case when jsonb_typeof(${column} -> ${k}) = 'number' then (${column} ->> ${k})::float8 end`.mapWith(
+    toNullableNumber,
+  );
 }
 
 /** A string stored in a jsonb object, or null when missing or not a string. */
@@ -82,7 +84,9 @@ export async function listProjectModelVersions(db: DbOrTx, project: ModelScope):
       ece: jsonNumber(m, "ece"),
       n: jsonNumber(m, "n"),
       split: jsonString(m, "split"),
-      epochs: sql<number | null>`case when jsonb_typeof(${m} -> 'history') = 'array' then jsonb_array_length(${m} -> 'history') end`.mapWith(toNullableNumber),
+      epochs: sql<
+        number | null
+      >`case when jsonb_typeof(${m} -> 'history') = 'array' then jsonb_array_length(${m} -> 'history') end`.mapWith(toNullableNumber),
       stopReason: jsonString(m, "stopReason"),
     })
     .from(modelVersion)
@@ -98,7 +102,10 @@ export type ModelVersionDetail = Omit<typeof modelVersion.$inferSelect, "artifac
 };
 
 /** One model version of this project with its full metrics; NOT_FOUND when it belongs to another one. */
-export async function getProjectModelVersion(db: DbOrTx, input: { project: ModelScope; modelVersionId: string }): Promise<ModelVersionDetail> {
+export async function getProjectModelVersion(
+  db: DbOrTx,
+  input: { project: ModelScope; modelVersionId: string },
+): Promise<ModelVersionDetail> {
   const [row] = await db
     .select()
     .from(modelVersion)

@@ -56,14 +56,16 @@ export async function finishModelVersion(
   return row;
 }
 
-
 /** Marks the `training` versions an earlier attempt of this job left behind failed; returns their ids. */
 export async function failLeftoverModelVersions(db: DbOrTx, jobId: string): Promise<string[]> {
   return failTrainingModelVersionsOfJobs(db, [jobId]);
 }
 
 export async function markModelVersionFailed(db: DbOrTx, id: string): Promise<void> {
-  await db.update(modelVersion).set({ status: "failed" }).where(and(eq(modelVersion.id, id), eq(modelVersion.status, "training")));
+  await db
+    .update(modelVersion)
+    .set({ status: "failed" })
+    .where(and(eq(modelVersion.id, id), eq(modelVersion.status, "training")));
 }
 
 /** Makes a ready model the project's current one; rejected, failed or unfinished models are refused. */

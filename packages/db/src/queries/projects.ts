@@ -56,10 +56,7 @@ export async function addProjectDataset(db: DbOrTx, projectId: string, datasetId
   await db.insert(projectDataset).values({ projectId, datasetId }).onConflictDoNothing();
 }
 
-export async function setMembership(
-  db: DbOrTx,
-  input: { projectId: string; userId: string; role: ProjectRole },
-): Promise<void> {
+export async function setMembership(db: DbOrTx, input: { projectId: string; userId: string; role: ProjectRole }): Promise<void> {
   await db
     .insert(membership)
     .values(input)
@@ -73,7 +70,6 @@ export async function getMembershipRole(db: DbOrTx, projectId: string, userId: s
     .where(and(eq(membership.projectId, projectId), eq(membership.userId, userId)));
   return row?.role ?? null;
 }
-
 
 export type ProjectListItem = {
   id: string;
@@ -109,7 +105,12 @@ export async function listProjectsForViewer(db: DbOrTx, viewer: Viewer): Promise
   const links = await db
     .select({ projectId: projectDataset.projectId, datasetId: projectDataset.datasetId })
     .from(projectDataset)
-    .where(inArray(projectDataset.projectId, rows.map((r) => r.id)));
+    .where(
+      inArray(
+        projectDataset.projectId,
+        rows.map((r) => r.id),
+      ),
+    );
   const cellsByDataset = await countCellsByDataset(db, [...new Set(links.map((l) => l.datasetId))]);
   return rows.map((r) => {
     const datasetIds = links.filter((l) => l.projectId === r.id).map((l) => l.datasetId);

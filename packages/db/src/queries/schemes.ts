@@ -26,20 +26,12 @@ export async function listSchemeClasses(db: DbOrTx, schemeId: string): Promise<C
 export async function getSchemeByKey(db: DbOrTx, key: string): Promise<SchemeWithClasses> {
   const [scheme] = await db.select().from(classScheme).where(eq(classScheme.key, key));
   if (!scheme) throw new NotFoundError(`class scheme "${key}"`);
-  const classes = await db
-    .select()
-    .from(cellClass)
-    .where(eq(cellClass.schemeId, scheme.id))
-    .orderBy(asc(cellClass.ordinal));
+  const classes = await db.select().from(cellClass).where(eq(cellClass.schemeId, scheme.id)).orderBy(asc(cellClass.ordinal));
   return { ...scheme, classes };
 }
 
 /** Mapping between two schemes as class key -> class key (null = no counterpart). */
-export async function getSchemeMapping(
-  db: DbOrTx,
-  fromKey: string,
-  toKey: string,
-): Promise<Record<string, string | null>> {
+export async function getSchemeMapping(db: DbOrTx, fromKey: string, toKey: string): Promise<Record<string, string | null>> {
   const from = await getSchemeByKey(db, fromKey);
   const to = await getSchemeByKey(db, toKey);
   const mappings = await db.select().from(schemeMapping).where(eq(schemeMapping.fromSchemeId, from.id));
@@ -48,7 +40,5 @@ export async function getSchemeMapping(
   const entries = await db.select().from(schemeMappingEntry).where(eq(schemeMappingEntry.mappingId, mapping.id));
   const fromKeys = new Map(from.classes.map((c) => [c.id, c.key]));
   const toKeys = new Map(to.classes.map((c) => [c.id, c.key]));
-  return Object.fromEntries(
-    entries.map((e) => [fromKeys.get(e.fromClassId)!, e.toClassId ? toKeys.get(e.toClassId)! : null]),
-  );
+  return Object.fromEntries(entries.map((e) => [fromKeys.get(e.fromClassId)!, e.toClassId ? toKeys.get(e.toClassId)! : null]));
 }

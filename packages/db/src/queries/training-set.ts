@@ -2,7 +2,19 @@ import { and, eq, inArray } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
 import { getSchemeByKey, type SchemeWithClasses } from "./schemes";
-import { cell, cellClass, classScheme, dataset, image, label, modelSnapshotItem, project, projectDataset, schemeMapping, schemeMappingEntry } from "../schema";
+import {
+  cell,
+  cellClass,
+  classScheme,
+  dataset,
+  image,
+  label,
+  modelSnapshotItem,
+  project,
+  projectDataset,
+  schemeMapping,
+  schemeMappingEntry,
+} from "../schema";
 
 export type TrainingCell = {
   cellId: string;
@@ -143,7 +155,10 @@ export async function saveModelSnapshot(
 }
 
 /** A project with its class scheme (classes in order): what train and predict jobs work in. */
-export async function getProjectWithScheme(db: DbOrTx, projectId: string): Promise<{ project: typeof project.$inferSelect; scheme: SchemeWithClasses } | null> {
+export async function getProjectWithScheme(
+  db: DbOrTx,
+  projectId: string,
+): Promise<{ project: typeof project.$inferSelect; scheme: SchemeWithClasses } | null> {
   const [row] = await db
     .select({ project, schemeKey: classScheme.key })
     .from(project)

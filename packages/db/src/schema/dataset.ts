@@ -28,10 +28,7 @@ export const dataset = pgTable(
     createdBy: uuid().references(() => user.id, { onDelete: "set null" }),
     createdAt: createdAt(),
   },
-  (t) => [
-    uniqueIndex("dataset_institution_name_uq").on(t.institutionId, t.name),
-    index("dataset_scheme_idx").on(t.schemeId),
-  ],
+  (t) => [uniqueIndex("dataset_institution_name_uq").on(t.institutionId, t.name), index("dataset_scheme_idx").on(t.schemeId)],
 );
 
 /** Bytes are stored once by content hash; a row ties them to a dataset. */

@@ -71,8 +71,5 @@ export const auditEvent = pgTable(
     after: jsonb(),
     createdAt: createdAt(),
   },
-  (t) => [
-    index("audit_event_entity_idx").on(t.entityType, t.entityId),
-    index("audit_event_actor_idx").on(t.actorId, t.createdAt),
-  ],
+  (t) => [index("audit_event_entity_idx").on(t.entityType, t.entityId), index("audit_event_actor_idx").on(t.actorId, t.createdAt)],
 );

@@ -64,8 +64,5 @@ export const membership = pgTable(
     role: projectRole().notNull(),
     createdAt: createdAt(),
   },
-  (t) => [
-    primaryKey({ name: "membership_pk", columns: [t.projectId, t.userId] }),
-    index("membership_user_idx").on(t.userId),
-  ],
+  (t) => [primaryKey({ name: "membership_pk", columns: [t.projectId, t.userId] }), index("membership_user_idx").on(t.userId)],
 );

@@ -27,10 +27,7 @@ export const cellClass = pgTable(
     shortcut: text(),
     ordinal: integer().notNull(),
   },
-  (t) => [
-    uniqueIndex("class_scheme_key_class_uq").on(t.schemeId, t.key),
-    uniqueIndex("class_scheme_ordinal_uq").on(t.schemeId, t.ordinal),
-  ],
+  (t) => [uniqueIndex("class_scheme_key_class_uq").on(t.schemeId, t.key), uniqueIndex("class_scheme_ordinal_uq").on(t.schemeId, t.ordinal)],
 );
 
 /** A mapping from one scheme to a coarser or shared one (e.g. pbc-8 -> wbc-5). */
@@ -63,8 +60,5 @@ export const schemeMappingEntry = pgTable(
       .references(() => cellClass.id, { onDelete: "cascade" }),
     toClassId: uuid().references(() => cellClass.id, { onDelete: "cascade" }),
   },
-  (t) => [
-    uniqueIndex("scheme_mapping_entry_from_uq").on(t.mappingId, t.fromClassId),
-    index("scheme_mapping_entry_to_idx").on(t.toClassId),
-  ],
+  (t) => [uniqueIndex("scheme_mapping_entry_from_uq").on(t.mappingId, t.fromClassId), index("scheme_mapping_entry_to_idx").on(t.toClassId)],
 );

@@ -5,8 +5,21 @@ export type MappingDef = { from: string; to: string; entries: Record<string, str
 
 // Colour-blind-friendly palette (Okabe-Ito first, then Tableau) so adjacent classes stay distinct.
 const palette = [
-  "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999",
-  "#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1",
+  "#E69F00",
+  "#56B4E9",
+  "#009E73",
+  "#F0E442",
+  "#0072B2",
+  "#D55E00",
+  "#CC79A7",
+  "#999999",
+  "#4E79A7",
+  "#F28E2B",
+  "#E15759",
+  "#76B7B2",
+  "#59A14F",
+  "#EDC948",
+  "#B07AA1",
 ];
 const shortcuts = "123456789qwerty";
 
@@ -19,13 +32,19 @@ export const builtInSchemes: SchemeDef[] = [
     key: "binary-typical",
     name: "Typical / atypical",
     description: "Binary screening: typical versus atypical cells.",
-    classes: defineClasses([["typical", "Typical"], ["atypical", "Atypical"]]),
+    classes: defineClasses([
+      ["typical", "Typical"],
+      ["atypical", "Atypical"],
+    ]),
   },
   {
     key: "binary-malignant",
     name: "Benign / malignant",
     description: "Binary screening: benign versus malignant cells.",
-    classes: defineClasses([["benign", "Benign"], ["malignant", "Malignant"]]),
+    classes: defineClasses([
+      ["benign", "Benign"],
+      ["malignant", "Malignant"],
+    ]),
   },
   {
     key: "lymphoid-4",

@@ -110,7 +110,10 @@ export async function seedDemo(
 }
 
 /** Creates a demo user, or gives a demo user disabled by a non-demo start its published password back. */
-async function ensureDemoUser(db: Db, input: { email: string; password: string; name: string; isSystemAdmin?: boolean }): Promise<PublicUser> {
+async function ensureDemoUser(
+  db: Db,
+  input: { email: string; password: string; name: string; isSystemAdmin?: boolean },
+): Promise<PublicUser> {
   const created = await ensureUser(db, input);
   if ((await findUserByEmail(db, input.email))?.passwordHash) return created;
   const passwordHash = await hashPassword(input.password);
@@ -136,7 +139,15 @@ export async function disableDemoUsers(db: Db): Promise<string[]> {
     const disabled = await tx
       .update(user)
       .set({ passwordHash: null })
-      .where(and(inArray(user.email, DEMO_LOGINS.map((l) => l.email)), isNotNull(user.passwordHash)))
+      .where(
+        and(
+          inArray(
+            user.email,
+            DEMO_LOGINS.map((l) => l.email),
+          ),
+          isNotNull(user.passwordHash),
+        ),
+      )
       .returning({ id: user.id, email: user.email });
     for (const row of disabled) await recordDemoAudit(tx, row.id, "user.demo-disable", { canSignIn: true }, { canSignIn: false });
     return disabled.map((row) => row.email).sort();

@@ -71,7 +71,10 @@ export async function enqueuePredictJob(db: DbOrTx, actor: ProjectActor, input: 
       .for("share");
     if (!mv) throw new NotFoundError("model version", { modelVersionId });
     if (mv.status !== "ready" || mv.artifactKey === null) {
-      throw new ConflictError(`model version ${mv.name} is ${mv.status} and cannot predict`, { status: mv.status, collapseReasons: mv.collapseReasons });
+      throw new ConflictError(`model version ${mv.name} is ${mv.status} and cannot predict`, {
+        status: mv.status,
+        collapseReasons: mv.collapseReasons,
+      });
     }
     // The model is recorded explicitly: publishing another one later does not change what this job scores with.
     const payload = assertPayload(predictPayloadSchema, {
@@ -98,7 +101,11 @@ export async function enqueueLodocvPlan(db: DbOrTx, actor: ProjectActor, input: 
     const p = await lockProject(tx, actor.projectId);
     await tx.execute(sql`select pg_advisory_xact_lock(${lodocvStartLockClass}, hashtext(${p.id}))`);
     await assertNoActiveLodocv(tx, p.id);
-    const payload = assertPayload(lodocvPlanPayloadSchema, { role: "plan" as const, ...trainSettings(p, input), timeBudgetMinutes: input.timeBudgetMinutes });
+    const payload = assertPayload(lodocvPlanPayloadSchema, {
+      role: "plan" as const,
+      ...trainSettings(p, input),
+      timeBudgetMinutes: input.timeBudgetMinutes,
+    });
     let created: Job;
     try {
       // A savepoint, so the outer transaction can still read the winner after a unique violation.
@@ -176,7 +183,9 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 function assertPayload<T extends Record<string, unknown>>(schema: z.ZodType, payload: T): T {
   const parsed = schema.safeParse(payload);
   if (!parsed.success) {
-    throw new InvalidInputError("job settings are not valid for the trainer", { issues: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`) });
+    throw new InvalidInputError("job settings are not valid for the trainer", {
+      issues: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`),
+    });
   }
   return payload;
 }

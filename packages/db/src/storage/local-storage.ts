@@ -153,9 +153,7 @@ export function createLocalStorage(rootDir: string): LocalStorage {
         if (isMissing(error)) return;
         throw error;
       }
-      await Promise.all(
-        names.filter((n) => n.startsWith(stem)).map((n) => rm(path.join(dir, n), { recursive: true, force: true })),
-      );
+      await Promise.all(names.filter((n) => n.startsWith(stem)).map((n) => rm(path.join(dir, n), { recursive: true, force: true })));
     },
 
     async *list(prefix) {

@@ -95,7 +95,14 @@ export async function createProjectFixture(db: Db): Promise<ProjectFixture> {
       .returning();
     const [c] = await db.insert(cell).values({ imageId: img!.id, geometry: "whole", sourceLabel: key }).returning();
     cropCellIds.push(c!.id);
-    await saveLabel(db, { cellId: c!.id, classId: classIds[key]!, readerId: null, source: "imported", expectedVersion: null, actorId: null });
+    await saveLabel(db, {
+      cellId: c!.id,
+      classId: classIds[key]!,
+      readerId: null,
+      source: "imported",
+      expectedVersion: null,
+      actorId: null,
+    });
   }
 
   const fieldSha = sha(100);
@@ -129,7 +136,14 @@ export async function createProjectFixture(db: Db): Promise<ProjectFixture> {
       .returning();
     fieldCellIds.push(c!.id);
     if (i < 2) {
-      await saveLabel(db, { cellId: c!.id, classId: wbc.classes[i]!.id, readerId: null, source: "imported", expectedVersion: null, actorId: null });
+      await saveLabel(db, {
+        cellId: c!.id,
+        classId: wbc.classes[i]!.id,
+        readerId: null,
+        source: "imported",
+        expectedVersion: null,
+        actorId: null,
+      });
     }
   }
   const otherSha = sha(200);

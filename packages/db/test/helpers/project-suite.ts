@@ -26,5 +26,12 @@ export function useProjectSuite(kind: DbKind): ProjectSuite {
 
 /** The fixture's annotator labels a cell (a first human label, version 1). */
 export function labelAsAnnotator({ db, f }: ProjectSuite, cellId: string, classKey: string) {
-  return saveLabel(db, { cellId, classId: f.classIds[classKey]!, readerId: f.users.annotator.id, source: "human", expectedVersion: null, actorId: f.users.annotator.id });
+  return saveLabel(db, {
+    cellId,
+    classId: f.classIds[classKey]!,
+    readerId: f.users.annotator.id,
+    source: "human",
+    expectedVersion: null,
+    actorId: f.users.annotator.id,
+  });
 }

@@ -54,7 +54,10 @@ async function sizeOfTree(dir: string): Promise<number> {
   let total = 0;
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
-    total += await stat(path.join(entry.parentPath, entry.name)).then((s) => s.size, () => 0);
+    total += await stat(path.join(entry.parentPath, entry.name)).then(
+      (s) => s.size,
+      () => 0,
+    );
   }
   return total;
 }

@@ -169,7 +169,11 @@ export function describeStorageContract(name: string, open: () => Promise<Storag
       await writeFile(path.join(tree, "1", "0_0.jpeg"), "tile1");
       await writeFile(path.join(tree, "1", "1_0.jpeg"), "tile2");
       await storage.putDirectory("dz/ab/x_files/", tree);
-      expect(await collect(storage.list("dz/ab/x_files/"))).toEqual(["dz/ab/x_files/0/0_0.jpeg", "dz/ab/x_files/1/0_0.jpeg", "dz/ab/x_files/1/1_0.jpeg"]);
+      expect(await collect(storage.list("dz/ab/x_files/"))).toEqual([
+        "dz/ab/x_files/0/0_0.jpeg",
+        "dz/ab/x_files/1/0_0.jpeg",
+        "dz/ab/x_files/1/1_0.jpeg",
+      ]);
       expect((await storage.read("dz/ab/x_files/1/1_0.jpeg")).toString()).toBe("tile2");
 
       const other = path.join(scratch, "other");

@@ -39,7 +39,7 @@ export function resolveWasmDir(): string {
 }
 
 function describe(err: unknown): string {
-  return err instanceof Error ? err.message.split("\n")[0] ?? err.message : String(err);
+  return err instanceof Error ? (err.message.split("\n")[0] ?? err.message) : String(err);
 }
 
 /** Dynamic import of an optional package whose absence is normal (not listed in the type graph). */
@@ -101,8 +101,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     wasm: tryWasm,
     cpu: tryCpu,
   };
-  const order: Exclude<BackendPreference, "auto">[] =
-    preferred === "auto" ? ["tensorflow", "wasm", "cpu"] : [preferred];
+  const order: Exclude<BackendPreference, "auto">[] = preferred === "auto" ? ["tensorflow", "wasm", "cpu"] : [preferred];
 
   for (const kind of order) {
     const choice = await attempts[kind](skipped);

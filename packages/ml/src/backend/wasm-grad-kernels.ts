@@ -72,12 +72,7 @@ function readAttrs(attrs: unknown): ConvAttrs {
   return attrs as ConvAttrs;
 }
 
-function getInput(
-  inputs: tf.NamedTensorInfoMap,
-  backendArg: unknown,
-  name: string,
-  kernel: string,
-): tf.Tensor4D {
+function getInput(inputs: tf.NamedTensorInfoMap, backendArg: unknown, name: string, kernel: string): tf.Tensor4D {
   const t = inputs[name];
   if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
   // Kernel inputs arrive as TensorInfo; wrapping the same dataId as a Tensor lets us call ops on it.
@@ -127,15 +122,7 @@ export function registerWasmGradKernels(options: WasmGradKernelOptions = {}): vo
     const dy = getInput(inputs, backend, "dy", "DepthwiseConv2dNativeBackpropInput");
     const filter = getInput(inputs, backend, "filter", "DepthwiseConv2dNativeBackpropInput");
     const inputShape = a.inputShape as Shape4;
-    const g = computeConvGeometry(
-      inputShape,
-      filter.shape,
-      a.strides,
-      a.dilations ?? 1,
-      a.pad,
-      a.dimRoundingMode,
-      true,
-    );
+    const g = computeConvGeometry(inputShape, filter.shape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true);
     return depthwiseBackpropInputOps(dy, filter, g);
   });
 

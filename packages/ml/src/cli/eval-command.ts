@@ -23,7 +23,13 @@ async function runEval(argv: string[], env: CliEnv, signal: AbortSignal): Promis
   for (const [label, n] of Object.entries(loaded.skipped)) logLine(`[data] skipped ${n} items labelled '${label}' (not a model class)`);
   const labels = toLabelIndices(loaded.items, config.classKeys);
   const set = await decode(loaded.items);
-  const preds = await predictImageSet(model, set, loaded.items.map((_, i) => i), config.normalization, { batchSize, signal });
+  const preds = await predictImageSet(
+    model,
+    set,
+    loaded.items.map((_, i) => i),
+    config.normalization,
+    { batchSize, signal },
+  );
   const report = buildEvaluationReport(labels, preds.probs, config.classKeys, {
     model: path.resolve(modelDir),
     data: path.resolve(dataPath),

@@ -68,7 +68,13 @@ async function runPredict(argv: string[], env: CliEnv, signal: AbortSignal): Pro
   const { modelDir, dataPath, model, config, batchSize, decode } = await openModelInputs(values, env, PREDICT_USAGE, signal);
   const items = await loadImageItems(dataPath, config.classKeys);
   const set = await decode(items);
-  const preds = await predictImageSet(model, set, items.map((_, i) => i), config.normalization, { batchSize, mcPasses, signal });
+  const preds = await predictImageSet(
+    model,
+    set,
+    items.map((_, i) => i),
+    config.normalization,
+    { batchSize, mcPasses, signal },
+  );
   // With MC passes the reported probabilities are the MC mean; otherwise the deterministic pass.
   const scores = scoreUncertainty(preds.mcPasses ?? [preds.probs]);
   const rows: PredictionRow[] = items.map((it, i) => {

@@ -178,23 +178,19 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
   const reserve = 30 + split.test.length / 200;
   config.timeBudgetSeconds = Math.max(60, timeBudgetMin * 60 - elapsed - reserve);
   logLine(`[train] ${config.backbone} @${config.inputSize}px, budget ${(config.timeBudgetSeconds / 60).toFixed(1)} min for epochs`);
-  const result = await trainClassifier(
-    { set, labels, classKeys, trainIndices: split.train, valIndices: split.val },
-    config,
-    {
-      log: logLine,
-      signal,
-      progressEveryBatches: 20,
-      onProgress: (p) => {
-        if (p.batch) {
-          logLine(
-            `[train]   epoch ${p.epoch} batch ${p.batch.done}/${p.batch.total} loss=${p.loss.toFixed(4)} ` +
-              `${p.imagesPerSec.toFixed(1)} img/s lr=${p.learningRate.toExponential(2)}`,
-          );
-        }
-      },
+  const result = await trainClassifier({ set, labels, classKeys, trainIndices: split.train, valIndices: split.val }, config, {
+    log: logLine,
+    signal,
+    progressEveryBatches: 20,
+    onProgress: (p) => {
+      if (p.batch) {
+        logLine(
+          `[train]   epoch ${p.epoch} batch ${p.batch.done}/${p.batch.total} loss=${p.loss.toFixed(4)} ` +
+            `${p.imagesPerSec.toFixed(1)} img/s lr=${p.learningRate.toExponential(2)}`,
+        );
+      }
     },
-  );
+  });
 
   const evalIndices = split.test.length > 0 ? split.test : split.val;
   let evaluation: ReturnType<typeof buildEvaluationReport> | undefined;

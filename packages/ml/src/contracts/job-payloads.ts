@@ -38,7 +38,10 @@ export const JOB_DEFAULTS = {
 export const backboneSchema = z.enum(TRAIN_BACKBONES);
 export const inputSizeSchema = z.number().int().min(INPUT_SIZE_RANGE.min).max(INPUT_SIZE_RANGE.max);
 export const epochsSchema = z.number().int().min(1).max(500);
-export const timeBudgetMinutesSchema = z.number().positive().max(24 * 60);
+export const timeBudgetMinutesSchema = z
+  .number()
+  .positive()
+  .max(24 * 60);
 export const mcPassesSchema = z.number().int().min(0).max(100);
 export const strategySchema = z.enum(UNCERTAINTY_STRATEGIES);
 export const chunkSizeSchema = z.number().int().min(16).max(20_000);

@@ -19,7 +19,10 @@ export function resolveClassKeys(scheme: string): string[] {
   const builtIn = CLASS_SCHEMES[scheme];
   if (builtIn) return [...builtIn];
   if (scheme.includes(",")) {
-    const keys = scheme.split(",").map((k) => k.trim()).filter(Boolean);
+    const keys = scheme
+      .split(",")
+      .map((k) => k.trim())
+      .filter(Boolean);
     if (new Set(keys).size !== keys.length) throw new Error(`Duplicate class keys in '${scheme}'`);
     if (keys.length < 2) throw new Error(`A scheme needs at least two classes (got '${scheme}')`);
     return keys;

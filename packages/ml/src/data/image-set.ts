@@ -55,7 +55,15 @@ async function computeCacheKey(items: readonly ImageItem[], options: LoadImageSe
   const hash = createHash("sha256");
   // The native and sharp decoders differ by a grey level or two, so they do not share a cache.
   const decoder = options.decoder !== "sharp" && loadJpegAddon() ? "native" : "sharp";
-  hash.update(JSON.stringify({ v: 3, d: decoder, s: options.inputSize, m: options.margin ?? DEFAULT_CROP_MARGIN, p: options.pointBoxSize ?? DEFAULT_POINT_BOX_SIZE }));
+  hash.update(
+    JSON.stringify({
+      v: 3,
+      d: decoder,
+      s: options.inputSize,
+      m: options.margin ?? DEFAULT_CROP_MARGIN,
+      p: options.pointBoxSize ?? DEFAULT_POINT_BOX_SIZE,
+    }),
+  );
   for (const it of items) {
     const st = await stat(it.file);
     hash.update(`${it.file}\0${st.size}\0${st.mtimeMs}\0${JSON.stringify(it.box ?? it.point ?? null)}\n`);

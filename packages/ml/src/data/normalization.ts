@@ -26,10 +26,6 @@ export function computeChannelStats(set: ImageSet, indices?: readonly number[]):
   }
   if (n === 0) throw new Error("Cannot compute channel statistics of an empty set");
   const mean = sum.map((s) => s / n) as [number, number, number];
-  const std = sumSq.map((s, c) => Math.sqrt(Math.max(s / n - (mean[c] as number) ** 2, 1e-6))) as [
-    number,
-    number,
-    number,
-  ];
+  const std = sumSq.map((s, c) => Math.sqrt(Math.max(s / n - (mean[c] as number) ** 2, 1e-6))) as [number, number, number];
   return { mean, std };
 }

@@ -46,12 +46,7 @@ export const MAX_INPUT_PIXELS = 0x3fff * 0x3fff;
  * The square to cut from a `width x height` image: around the box (plus margin), or the centre
  * square. The square is shifted to stay inside the image and shrunk only if the image is smaller.
  */
-export function computeCropRect(
-  width: number,
-  height: number,
-  box: CellBox | undefined,
-  margin: number,
-): CropRect {
+export function computeCropRect(width: number, height: number, box: CellBox | undefined, margin: number): CropRect {
   if (!box) {
     const side = Math.min(width, height);
     return { left: Math.floor((width - side) / 2), top: Math.floor((height - side) / 2), width: side, height: side };
@@ -189,6 +184,10 @@ async function decodeScaledJpeg(
   }
   // libjpeg scales by exactly 1/denom (the last row and column padded up to ceil(side / denom)).
   const scaledRect = { left: rect.left / denom, top: rect.top / denom, width: rect.width / denom, height: rect.height / denom };
-  const image = { data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength), width: decoded.width, height: decoded.height };
+  const image = {
+    data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength),
+    width: decoded.width,
+    height: decoded.height,
+  };
   return resampleRect(image, scaledRect, size, size);
 }

@@ -34,11 +34,7 @@ export function getGroupKey(item: LabeledItem): string | undefined {
  * Splits items (labels = class indices, parallel to items). Grouped when any item has a patient or
  * smear id (ungrouped items then form singleton groups), stratified by class otherwise.
  */
-export function splitDataset(
-  items: readonly LabeledItem[],
-  labels: readonly number[],
-  options: SplitOptions = {},
-): DatasetSplit {
+export function splitDataset(items: readonly LabeledItem[], labels: readonly number[], options: SplitOptions = {}): DatasetSplit {
   const valFraction = options.valFraction ?? 0.1;
   const testFraction = options.testFraction ?? 0;
   if (valFraction < 0 || testFraction < 0 || valFraction + testFraction >= 1) {
@@ -57,12 +53,7 @@ export function splitDataset(
   return splitGrouped([...groups.values()], labels, valFraction, testFraction, rng);
 }
 
-function splitStratified(
-  classGroups: number[][],
-  valFraction: number,
-  testFraction: number,
-  rng: () => number,
-): DatasetSplit {
+function splitStratified(classGroups: number[][], valFraction: number, testFraction: number, rng: () => number): DatasetSplit {
   const split: DatasetSplit = { train: [], val: [], test: [], method: "stratified" };
   for (const members of classGroups) {
     const shuffled = shuffleInPlace([...members], rng);

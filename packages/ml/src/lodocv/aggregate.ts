@@ -78,9 +78,7 @@ export function aggregateLodocv(
       balancedAccuracy: summarise(reports.map((r) => r.balancedAccuracy)),
       kappa: summarise(reports.map((r) => r.kappa)),
       macroAuc: summarise(reports.map((r) => r.macroAuc)),
-      recall: Object.fromEntries(
-        classKeys.map((k) => [k, summarise(reports.map((r) => r.perClass[k]?.recall ?? null))]),
-      ),
+      recall: Object.fromEntries(classKeys.map((k) => [k, summarise(reports.map((r) => r.perClass[k]?.recall ?? null))])),
     },
   };
 }

@@ -1,9 +1,3 @@
-export {
-  planLodocvFolds,
-  type LodocvFold,
-  type LodocvItem,
-  type LodocvPlan,
-  type LodocvPlanOptions,
-} from "./plan-folds";
+export { planLodocvFolds, type LodocvFold, type LodocvItem, type LodocvPlan, type LodocvPlanOptions } from "./plan-folds";
 export { applySchemeMapping, mapProbabilitiesToScheme, type MappedLabels, type SchemeMapping } from "./scheme-mapping";
 export { aggregateLodocv, type LodocvFoldResult, type LodocvSummary, type MeanSd } from "./aggregate";

@@ -51,10 +51,7 @@ function countByClass(items: readonly LodocvItem[], classKeys: readonly string[]
  * Each fold is meant to run as its own job. Labels outside classKeys are an error (map them to the
  * common scheme first, dropping the unmapped ones).
  */
-export function planLodocvFolds<T extends LodocvItem>(
-  items: readonly T[],
-  opts: LodocvPlanOptions = {},
-): LodocvPlan<T["id"]> {
+export function planLodocvFolds<T extends LodocvItem>(items: readonly T[], opts: LodocvPlanOptions = {}): LodocvPlan<T["id"]> {
   const classKeys = opts.classKeys ? [...opts.classKeys] : [...new Set(items.map((i) => i.label))].sort();
   const known = new Set(classKeys);
   const unknown = [...new Set(items.filter((i) => !known.has(i.label)).map((i) => i.label))];

@@ -17,11 +17,7 @@ export function computeArgmaxLabels(probs: readonly (readonly number[])[]): numb
  * @param yTrue true class indices in [0, numClasses)
  * @param yPred predicted class indices in [0, numClasses)
  */
-export function computeConfusionMatrix(
-  yTrue: readonly number[],
-  yPred: readonly number[],
-  numClasses: number,
-): number[][] {
+export function computeConfusionMatrix(yTrue: readonly number[], yPred: readonly number[], numClasses: number): number[][] {
   assertSameLength(yTrue, yPred, "computeConfusionMatrix");
   assertLabels(yTrue, numClasses, "yTrue");
   assertLabels(yPred, numClasses, "yPred");

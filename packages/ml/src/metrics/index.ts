@@ -1,10 +1,5 @@
 export type { ClassMetrics, ClassificationReport, ReliabilityBin, RocPoint } from "./types";
-export {
-  computeArgmaxLabels,
-  computeConfusionMatrix,
-  sumConfusionColumns,
-  sumConfusionRows,
-} from "./confusion-matrix";
+export { computeArgmaxLabels, computeConfusionMatrix, sumConfusionColumns, sumConfusionRows } from "./confusion-matrix";
 export { computeAccuracy, computeBalancedAccuracy, computeCohenKappa } from "./agreement";
 export { computePerClassMetrics } from "./per-class";
 export { computeRocAuc, computeRocCurve } from "./roc";

@@ -19,7 +19,7 @@ export function computeRocAuc(isPositive: readonly boolean[], scores: readonly n
   if (nPos === 0 || nNeg === 0) return null;
   const order = scores.map((_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let rankSumPos = 0;
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start;
     while (end + 1 < order.length && scores[order[end + 1]!] === scores[order[start]!]) end++;
     // Ranks are 1-based; a tie group shares the mean of its ranks.

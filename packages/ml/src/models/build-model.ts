@@ -92,15 +92,8 @@ export function buildBackbone(config: ModelConfig): tf.LayersModel {
  * (see predictWithMcDropout, which runs the backbone once in inference mode and only the head
  * stochastically, so batch-norm statistics are never touched).
  */
-export function applyHead(
-  embedding: tf.SymbolicTensor,
-  numClasses: number,
-  dropout: number,
-  seed?: number,
-): tf.SymbolicTensor {
-  const dropped = tf.layers
-    .dropout({ rate: dropout, name: HEAD_LAYER_NAMES.dropout, seed })
-    .apply(embedding) as tf.SymbolicTensor;
+export function applyHead(embedding: tf.SymbolicTensor, numClasses: number, dropout: number, seed?: number): tf.SymbolicTensor {
+  const dropped = tf.layers.dropout({ rate: dropout, name: HEAD_LAYER_NAMES.dropout, seed }).apply(embedding) as tf.SymbolicTensor;
   const logits = tf.layers
     .dense({
       units: numClasses,

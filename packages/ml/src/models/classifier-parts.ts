@@ -23,9 +23,7 @@ export function findFeatureLayer(model: tf.LayersModel, featureLayer?: string): 
   if (featureLayer !== undefined) return model.getLayer(featureLayer);
   const named = model.layers.find((l) => l.name === HEAD_LAYER_NAMES.embedding);
   if (named) return named;
-  const pooled = [...model.layers]
-    .reverse()
-    .find((l) => /GlobalAveragePooling2D|GlobalMaxPooling2D|Flatten/.test(l.getClassName()));
+  const pooled = [...model.layers].reverse().find((l) => /GlobalAveragePooling2D|GlobalMaxPooling2D|Flatten/.test(l.getClassName()));
   if (pooled) return pooled;
   throw new Error("Cannot find the embedding layer; pass featureLayer (the layer whose output feeds the head)");
 }

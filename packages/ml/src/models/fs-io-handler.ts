@@ -35,8 +35,7 @@ export function fsIOHandler(location: string): tf.io.IOHandler {
       const dir = toDir(location);
       await mkdir(dir, { recursive: true });
       const weightData = artifacts.weightData;
-      const buffer =
-        weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(weightData);
+      const buffer = weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(weightData);
       const modelJson: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology ?? {},
         format: artifacts.format ?? "layers-model",

@@ -36,10 +36,7 @@ export function applyConvBn(x: tf.SymbolicTensor, o: ConvBnOptions): tf.Symbolic
 }
 
 /** depthwise 3x3 (no bias) -> batch norm -> activation. */
-export function applyDepthwiseBn(
-  x: tf.SymbolicTensor,
-  o: { strides: number; activation?: Activation; name: string },
-): tf.SymbolicTensor {
+export function applyDepthwiseBn(x: tf.SymbolicTensor, o: { strides: number; activation?: Activation; name: string }): tf.SymbolicTensor {
   let y = tf.layers
     .depthwiseConv2d({
       kernelSize: 3,
@@ -55,9 +52,7 @@ export function applyDepthwiseBn(
 }
 
 export function applyBn(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
-  return tf.layers
-    .batchNormalization({ momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name })
-    .apply(x) as tf.SymbolicTensor;
+  return tf.layers.batchNormalization({ momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name }).apply(x) as tf.SymbolicTensor;
 }
 
 export function applyActivation(x: tf.SymbolicTensor, activation: Activation, name: string): tf.SymbolicTensor {

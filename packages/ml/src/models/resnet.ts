@@ -34,13 +34,7 @@ export function applyResNet(input: tf.SymbolicTensor, options: ResNetOptions = {
   return x;
 }
 
-function applyBasicBlock(
-  x: tf.SymbolicTensor,
-  inChannels: number,
-  filters: number,
-  stride: number,
-  name: string,
-): tf.SymbolicTensor {
+function applyBasicBlock(x: tf.SymbolicTensor, inChannels: number, filters: number, stride: number, name: string): tf.SymbolicTensor {
   let y = applyConvBn(x, { filters, kernelSize: 3, strides: stride, name: `${name}_a` });
   y = applyConvBn(y, { filters, kernelSize: 3, activation: "linear", name: `${name}_b` });
   let shortcut = x;

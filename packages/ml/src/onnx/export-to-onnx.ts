@@ -63,7 +63,9 @@ function emitContainer(g: GraphBuilder, outer: ContainerLike, inputs: Value[]): 
   }
   const values = new Map<number, Value>();
   container.inputs.forEach((t, i) => values.set(t.id, { name: inputs[i]!.name, shape: t.shape }));
-  const depths = Object.keys(nodesByDepth).map(Number).sort((a, b) => b - a);
+  const depths = Object.keys(nodesByDepth)
+    .map(Number)
+    .sort((a, b) => b - a);
   for (const depth of depths) {
     for (const node of nodesByDepth[String(depth)] ?? []) {
       const layer = node.outboundLayer;

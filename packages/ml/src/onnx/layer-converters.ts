@@ -342,8 +342,7 @@ function convertFlatten(ctx: ConvertContext): string[] {
   const x = only(ctx);
   if (x.shape.length === 2) return [ctx.g.addNode("Identity", [x.name], ctx.layer.name)];
   // tfjs flattens in H, W, C order: go back to NHWC first.
-  const input =
-    x.shape.length === 4 ? ctx.g.addNode("Transpose", [x.name], `${ctx.layer.name}/nhwc`, { perm: [0, 2, 3, 1] }) : x.name;
+  const input = x.shape.length === 4 ? ctx.g.addNode("Transpose", [x.name], `${ctx.layer.name}/nhwc`, { perm: [0, 2, 3, 1] }) : x.name;
   return [ctx.g.addNode("Flatten", [input], ctx.layer.name, { axis: 1 })];
 }
 
@@ -369,7 +368,8 @@ function convertReLU(ctx: ConvertContext): string[] {
 function convertSoftmax(ctx: ConvertContext): string[] {
   const x = only(ctx);
   const axisConfig = ctx.config.axis;
-  const axis = typeof axisConfig === "number" ? axisConfig : Array.isArray(axisConfig) && axisConfig.length === 1 ? (axisConfig[0] as number) : -1;
+  const axis =
+    typeof axisConfig === "number" ? axisConfig : Array.isArray(axisConfig) && axisConfig.length === 1 ? (axisConfig[0] as number) : -1;
   return [ctx.g.addNode("Softmax", [x.name], ctx.layer.name, { axis: mapAxis(axis, x.shape.length) })];
 }
 
@@ -398,7 +398,14 @@ function convertAverage(ctx: ConvertContext): string[] {
 function convertConcatenate(ctx: ConvertContext): string[] {
   const rank = ctx.inputs[0]?.shape.length ?? 0;
   const axis = typeof ctx.config.axis === "number" ? ctx.config.axis : -1;
-  return [ctx.g.addNode("Concat", ctx.inputs.map((v) => v.name), ctx.layer.name, { axis: mapAxis(axis, rank) })];
+  return [
+    ctx.g.addNode(
+      "Concat",
+      ctx.inputs.map((v) => v.name),
+      ctx.layer.name,
+      { axis: mapAxis(axis, rank) },
+    ),
+  ];
 }
 
 function convertZeroPadding2d(ctx: ConvertContext): string[] {
@@ -423,21 +430,24 @@ function convertCropping2d(ctx: ConvertContext): string[] {
   requireChannelsLast(ctx);
   const x = only(ctx);
   const c = ctx.config.cropping;
-  const [[top, bottom], [left, right]] = Array.isArray(c) && Array.isArray(c[0])
-    ? [pair(c[0], "cropping"), pair(c[1], "cropping")]
-    : [pair(c, "cropping"), pair(c, "cropping")];
+  const [[top, bottom], [left, right]] =
+    Array.isArray(c) && Array.isArray(c[0]) ? [pair(c[0], "cropping"), pair(c[1], "cropping")] : [pair(c, "cropping"), pair(c, "cropping")];
   const h = x.shape[1];
   const w = x.shape[2];
   if (typeof h !== "number" || typeof w !== "number") throw new UnsupportedLayerError("Cropping2D needs static H and W");
   const { g } = ctx;
   const base = ctx.layer.name;
   return [
-    g.addNode("Slice", [
-      x.name,
-      g.addInt64Tensor(`${base}/starts`, [top, left]),
-      g.addInt64Tensor(`${base}/ends`, [h - bottom, w - right]),
-      g.addInt64Tensor(`${base}/axes`, [2, 3]),
-    ], base),
+    g.addNode(
+      "Slice",
+      [
+        x.name,
+        g.addInt64Tensor(`${base}/starts`, [top, left]),
+        g.addInt64Tensor(`${base}/ends`, [h - bottom, w - right]),
+        g.addInt64Tensor(`${base}/axes`, [2, 3]),
+      ],
+      base,
+    ),
   ];
 }
 

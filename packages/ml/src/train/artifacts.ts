@@ -42,11 +42,7 @@ export interface ClassifierArtifactConfig {
 }
 
 /** Writes model.json, weights.bin and config.json into `dir`. */
-export async function saveClassifierArtifacts(
-  dir: string,
-  model: tf.LayersModel,
-  config: ClassifierArtifactConfig,
-): Promise<void> {
+export async function saveClassifierArtifacts(dir: string, model: tf.LayersModel, config: ClassifierArtifactConfig): Promise<void> {
   await mkdir(dir, { recursive: true });
   await saveLayersModelToDir(model, dir);
   await writeFile(path.join(dir, ARTIFACT_CONFIG_FILE), JSON.stringify(config, null, 2));
@@ -63,9 +59,7 @@ export async function readClassifierConfig(dir: string): Promise<ClassifierArtif
 }
 
 /** Loads model and config saved by {@link saveClassifierArtifacts}. */
-export async function loadClassifierArtifacts(
-  dir: string,
-): Promise<{ model: tf.LayersModel; config: ClassifierArtifactConfig }> {
+export async function loadClassifierArtifacts(dir: string): Promise<{ model: tf.LayersModel; config: ClassifierArtifactConfig }> {
   const config = await readClassifierConfig(dir);
   const model = await loadLayersModelFromDir(dir);
   return { model, config };

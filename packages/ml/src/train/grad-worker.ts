@@ -134,7 +134,10 @@ async function handle(msg: GradWorkerRequest): Promise<void> {
     case "get-weights": {
       const s = requireState();
       const weights = s.model.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
-      post({ type: "weights", weights }, weights.map((w) => w.buffer));
+      post(
+        { type: "weights", weights },
+        weights.map((w) => w.buffer),
+      );
       return;
     }
     case "close": {
@@ -151,6 +154,6 @@ async function handle(msg: GradWorkerRequest): Promise<void> {
 let queue: Promise<void> = Promise.resolve();
 parentPort?.on("message", (msg: GradWorkerRequest) => {
   queue = queue.then(() =>
-    handle(msg).catch((err: unknown) => post({ type: "error", message: err instanceof Error ? err.stack ?? err.message : String(err) })),
+    handle(msg).catch((err: unknown) => post({ type: "error", message: err instanceof Error ? (err.stack ?? err.message) : String(err) })),
   );
 });

@@ -85,11 +85,7 @@ export class ParallelStepExecutor implements StepExecutor {
   }
 
   /** Starts the workers with the model's architecture and current weights. */
-  static async create(
-    parts: ClassifierParts,
-    loss: StepLossConfig,
-    options: ParallelExecutorOptions,
-  ): Promise<ParallelStepExecutor> {
+  static async create(parts: ClassifierParts, loss: StepLossConfig, options: ParallelExecutorOptions): Promise<ParallelStepExecutor> {
     const featureLayer = parts.features.outputs[0]?.sourceLayer.name;
     if (!featureLayer) throw new Error("cannot find the embedding layer name");
     const init: GradWorkerInit = {

@@ -59,9 +59,7 @@ export async function predictImageSet(
       const x = tf.tensor4d(data, [n, s, s, 3]);
       const emb = parts.features.apply(x, { training: false }) as tf.Tensor2D;
       const p = applyHeadLayers(parts, emb, { training: false, logits: false });
-      const stochastic = Array.from({ length: passes }, () =>
-        applyHeadLayers(parts, emb, { training: true, logits: false }),
-      );
+      const stochastic = Array.from({ length: passes }, () => applyHeadLayers(parts, emb, { training: true, logits: false }));
       return { emb, p, stochastic };
     });
     const k = out.p.shape[1];
@@ -82,7 +80,10 @@ export async function predictImageSet(
 }
 
 /** Mean cross-entropy (no smoothing) and accuracy of probabilities against labels. */
-export function computeLossAndAccuracy(probs: readonly number[][], labels: readonly number[]): {
+export function computeLossAndAccuracy(
+  probs: readonly number[][],
+  labels: readonly number[],
+): {
   loss: number;
   accuracy: number;
 } {

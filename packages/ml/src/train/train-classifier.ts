@@ -17,14 +17,7 @@ import {
   type ChannelStats,
   type ImageSet,
 } from "../data";
-import {
-  buildModel,
-  getClassifierParts,
-  loadPretrainedClassifier,
-  scaleHeadLogits,
-  setBackboneTrainable,
-  type Backbone,
-} from "../models";
+import { buildModel, getClassifierParts, loadPretrainedClassifier, scaleHeadLogits, setBackboneTrainable, type Backbone } from "../models";
 import { computeTemperatureNll, fitTemperature } from "../metrics";
 import { computeLearningRate, type ScheduleName } from "./lr-schedule";
 import { computeLossAndAccuracy, predictImageSet } from "./predict-set";
@@ -269,10 +262,7 @@ export async function trainClassifier(
       const progress = (): number =>
         Math.min(
           1,
-          Math.max(
-            stepsDone / (plan.epochs * stepsPerEpoch),
-            phaseBudget === undefined ? 0 : (elapsed() - phaseStart) / phaseBudget,
-          ),
+          Math.max(stepsDone / (plan.epochs * stepsPerEpoch), phaseBudget === undefined ? 0 : (elapsed() - phaseStart) / phaseBudget),
         );
       let lastEpochSeconds: number | undefined;
       const epochsLeft = (e: number): number => {

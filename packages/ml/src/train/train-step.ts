@@ -72,8 +72,7 @@ export function computeSmoothedCrossEntropy(
 ): tf.Scalar {
   return tf.tidy(() => {
     const oneHot = tf.oneHot(labels, numClasses).toFloat();
-    const target =
-      labelSmoothing > 0 ? tf.add(tf.mul(oneHot, 1 - labelSmoothing), labelSmoothing / numClasses) : oneHot;
+    const target = labelSmoothing > 0 ? tf.add(tf.mul(oneHot, 1 - labelSmoothing), labelSmoothing / numClasses) : oneHot;
     const perSample = tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(logits)), 1));
     if (!sampleWeights) return tf.mean<tf.Scalar>(perSample);
     return tf.div<tf.Scalar>(tf.sum(tf.mul(perSample, sampleWeights)), tf.sum(sampleWeights));
@@ -148,12 +147,7 @@ export function applyGradientsWithDecay(
  * Runs one step on a batch x `[N, S, S, 3]` (standardised) with labels `[N]`; returns the loss.
  * All intermediate tensors are released; only the weights and optimizer state change.
  */
-export function runTrainStep(
-  ctx: TrainStepContext,
-  x: tf.Tensor4D,
-  labels: tf.Tensor1D,
-  sampleWeights?: tf.Tensor1D,
-): number {
+export function runTrainStep(ctx: TrainStepContext, x: tf.Tensor4D, labels: tf.Tensor1D, sampleWeights?: tf.Tensor1D): number {
   const { loss, vars, grads } = computeLossAndGradients(ctx, x, labels, sampleWeights);
   applyGradientsWithDecay(ctx.optimizer, vars, grads, ctx.weightDecay ?? 0);
   return loss;

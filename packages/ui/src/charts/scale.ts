@@ -103,9 +103,11 @@ export function mixColors(from: string, to: string, t: number): string {
   const b = hexToRgb(to);
   const k = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
   return `#${a
-    .map((v, i) => Math.round(v + (b[i]! - v) * k)
-      .toString(16)
-      .padStart(2, "0"))
+    .map((v, i) =>
+      Math.round(v + (b[i]! - v) * k)
+        .toString(16)
+        .padStart(2, "0"),
+    )
     .join("")}`;
 }
 

@@ -19,7 +19,10 @@ export function BarChart({ items, segments, title }: BarChartProps) {
   return (
     <figure style={{ margin: 0 }} aria-label={title}>
       {title ? <figcaption style={{ fontWeight: 600, marginBottom: 8 }}>{title}</figcaption> : null}
-      <div role="list" style={{ display: "grid", gridTemplateColumns: "minmax(90px, max-content) 1fr max-content", gap: "4px 10px", alignItems: "center" }}>
+      <div
+        role="list"
+        style={{ display: "grid", gridTemplateColumns: "minmax(90px, max-content) 1fr max-content", gap: "4px 10px", alignItems: "center" }}
+      >
         {items.map((item) => {
           const total = item.values.reduce((s, v) => s + v, 0);
           return (
@@ -43,7 +46,9 @@ export function BarChart({ items, segments, title }: BarChartProps) {
         <div style={{ display: "flex", gap: 12, marginTop: 8, fontSize: 12, color: "#555" }}>
           {segments.map((s, i) => (
             <span key={s} style={{ display: "inline-flex", alignItems: "center", gap: 4 }}>
-              <span style={{ width: 10, height: 10, background: "#555", opacity: i === 0 ? 1 : 0.45, display: "inline-block", borderRadius: 2 }} />
+              <span
+                style={{ width: 10, height: 10, background: "#555", opacity: i === 0 ? 1 : 0.45, display: "inline-block", borderRadius: 2 }}
+              />
               {s}
             </span>
           ))}

@@ -40,7 +40,9 @@ export function ClassChip({ name, color, shortcut, variant = "solid", title, cla
       }}
     >
       {shortcut ? (
-        <kbd style={{ font: "inherit", fontSize: 10, opacity: 0.8, border: "1px solid currentColor", borderRadius: 3, padding: "0 3px" }}>{shortcut}</kbd>
+        <kbd style={{ font: "inherit", fontSize: 10, opacity: 0.8, border: "1px solid currentColor", borderRadius: 3, padding: "0 3px" }}>
+          {shortcut}
+        </kbd>
       ) : null}
       {name}
     </span>

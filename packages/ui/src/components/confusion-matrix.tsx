@@ -80,7 +80,15 @@ export function ConfusionMatrix({ matrix, classes, title = "Confusion matrix", c
               const to = classes[j]?.label ?? String(j);
               return (
                 <g key={j} data-cell={`${i}-${j}`}>
-                  <rect x={x} y={y} width={cellSize} height={cellSize} fill={fill} stroke={i === j ? "#1d2330" : "#ffffff"} strokeWidth={i === j ? 1.5 : 1}>
+                  <rect
+                    x={x}
+                    y={y}
+                    width={cellSize}
+                    height={cellSize}
+                    fill={fill}
+                    stroke={i === j ? "#1d2330" : "#ffffff"}
+                    strokeWidth={i === j ? 1.5 : 1}
+                  >
                     <title>{`true ${from}, predicted ${to}: ${count} (${rowSum > 0 ? Math.round(share * 100) : 0}% of ${from})`}</title>
                   </rect>
                   <text

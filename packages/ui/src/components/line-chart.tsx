@@ -27,7 +27,17 @@ export type LineChartProps = {
 const defaultFormat = (v: number) => (Math.abs(v) >= 100 || Number.isInteger(v) ? String(v) : Number(v.toPrecision(3)).toString());
 
 /** Line chart with axes, grid, legend and gaps for missing values (learning curves). */
-export function LineChart({ series, title, xLabel, yLabel, yDomain, width = 520, height = 260, formatY = defaultFormat, formatX = defaultFormat }: LineChartProps) {
+export function LineChart({
+  series,
+  title,
+  xLabel,
+  yLabel,
+  yDomain,
+  width = 520,
+  height = 260,
+  formatY = defaultFormat,
+  formatX = defaultFormat,
+}: LineChartProps) {
   const margin = { top: 30, right: 16, bottom: xLabel ? 42 : 28, left: yLabel ? 58 : 44 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
@@ -45,7 +55,10 @@ export function LineChart({ series, title, xLabel, yLabel, yDomain, width = 520,
   const fewPoints = series.every((s) => s.points.length <= 40);
 
   // Legend entries side by side: swatch, gap, label (approximate width), spacing.
-  const legendX = colored.reduce<number[]>((xs, s, i) => [...xs, i === 0 ? margin.left : xs[i - 1]! + 28 + approxTextWidth(colored[i - 1]!.label, 11) + 12], []);
+  const legendX = colored.reduce<number[]>(
+    (xs, s, i) => [...xs, i === 0 ? margin.left : xs[i - 1]! + 28 + approxTextWidth(colored[i - 1]!.label, 11) + 12],
+    [],
+  );
   return (
     <ChartSvg
       chart="line"
@@ -117,7 +130,14 @@ export function LineChart({ series, title, xLabel, yLabel, yDomain, width = 520,
       ) : (
         colored.map((s) => (
           <g key={s.key} data-series={s.key}>
-            <path d={linePath(s.points, sx, sy)} fill="none" stroke={s.color} strokeWidth={2} strokeDasharray={s.dashed ? "5 3" : undefined} strokeLinejoin="round" />
+            <path
+              d={linePath(s.points, sx, sy)}
+              fill="none"
+              stroke={s.color}
+              strokeWidth={2}
+              strokeDasharray={s.dashed ? "5 3" : undefined}
+              strokeLinejoin="round"
+            />
             {fewPoints
               ? s.points
                   .filter((p) => p.y !== null && Number.isFinite(p.y))

@@ -70,7 +70,11 @@ export function MetricTable({ rows, caption, fnrWarnAt = 0.2, digits = 3, classN
           <th scope="col" style={head}>
             F1
           </th>
-          <th scope="col" style={{ ...head, ...fnrCol, color: "#c53030" }} title="false-negative rate: share of this class's cells the model missed">
+          <th
+            scope="col"
+            style={{ ...head, ...fnrCol, color: "#c53030" }}
+            title="false-negative rate: share of this class's cells the model missed"
+          >
             FNR
           </th>
           {hasAuc ? (
@@ -90,7 +94,10 @@ export function MetricTable({ rows, caption, fnrWarnAt = 0.2, digits = 3, classN
             <tr key={r.key} data-class={r.key} style={{ borderBottom: "1px solid #eef0f4" }}>
               <th scope="row" style={{ textAlign: "left", fontWeight: 500, padding: "0.35rem 0.5rem" }}>
                 {r.color ? (
-                  <span style={{ display: "inline-block", width: 10, height: 10, borderRadius: 2, background: r.color, marginRight: 6 }} aria-hidden="true" />
+                  <span
+                    style={{ display: "inline-block", width: 10, height: 10, borderRadius: 2, background: r.color, marginRight: 6 }}
+                    aria-hidden="true"
+                  />
                 ) : null}
                 {r.label}
               </th>

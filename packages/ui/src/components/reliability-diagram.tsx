@@ -32,7 +32,13 @@ export function ReliabilityDiagram({ bins, ece, title = "Reliability diagram", s
   const maxCount = Math.max(1, ...bins.map((b) => b.count));
   const label = `${title} (ECE ${formatMetric(ece)})`;
   return (
-    <ChartSvg chart="reliability" label={label} width={width} height={height} description="Bars: accuracy per confidence bin; markers: mean confidence; the diagonal is perfect calibration.">
+    <ChartSvg
+      chart="reliability"
+      label={label}
+      width={width}
+      height={height}
+      description="Bars: accuracy per confidence bin; markers: mean confidence; the diagonal is perfect calibration."
+    >
       <text x={margin.left} y={14} fontSize={11} fill="#1d2330">
         {`ECE ${formatMetric(ece)}`}
       </text>
@@ -72,7 +78,9 @@ export function ReliabilityDiagram({ bins, ece, title = "Reliability diagram", s
             <rect x={x0} y={sy(acc)} width={w} height={sy(0) - sy(acc)} fill="#2f6fed" opacity={0.35 + 0.45 * (b.count / maxCount)}>
               <title>{`confidence ${b.lower.toFixed(2)}–${b.upper.toFixed(2)}: accuracy ${formatMetric(acc)}, mean confidence ${formatMetric(b.confidence)}, ${b.count} cells`}</title>
             </rect>
-            {gapBottom - gapTop > 0.5 ? <rect x={x0} y={gapTop} width={w} height={gapBottom - gapTop} fill="#c53030" opacity={0.3} /> : null}
+            {gapBottom - gapTop > 0.5 ? (
+              <rect x={x0} y={gapTop} width={w} height={gapBottom - gapTop} fill="#c53030" opacity={0.3} />
+            ) : null}
             <line x1={x0} x2={x0 + w} y1={sy(conf)} y2={sy(conf)} stroke="#c53030" strokeWidth={1.5} />
           </g>
         );

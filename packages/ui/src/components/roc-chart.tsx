@@ -87,7 +87,15 @@ export function RocChart({ curves, title = "ROC curves", size = 300, maxPoints =
           const y = margin.top + 8 + i * 18;
           return (
             <g key={c.key} data-legend={c.key}>
-              <line x1={x} x2={x + 16} y1={y} y2={y} stroke={c.color} strokeWidth={c.points ? 2.5 : 1} strokeDasharray={c.points ? undefined : "2 2"} />
+              <line
+                x1={x}
+                x2={x + 16}
+                y1={y}
+                y2={y}
+                stroke={c.color}
+                strokeWidth={c.points ? 2.5 : 1}
+                strokeDasharray={c.points ? undefined : "2 2"}
+              />
               <text x={x + 22} y={y} dominantBaseline="middle" fill={c.points ? "#1d2330" : "#8a94a6"}>
                 {`${c.label} (AUC ${formatMetric(c.auc)})`}
               </text>

@@ -15,11 +15,18 @@ const activeStatuses = new Set(["queued", "running"]);
 const ACTIVE_POLL_MS = 2_000;
 const IDLE_POLL_MS = 15_000;
 
-const jobTitles: Record<string, string> = { train: "training", lodocv: "LODOCV", predict: "predict & rank", evaluate: "evaluation", import: "import" };
+const jobTitles: Record<string, string> = {
+  train: "training",
+  lodocv: "LODOCV",
+  predict: "predict & rank",
+  evaluate: "evaluation",
+  import: "import",
+};
 
 function describe(j: JobRow): string {
   const p = j.payload;
-  if (j.type === "predict") return [p.strategy, p.unlabeledOnly === false ? "all cells" : "unlabelled cells"].filter(Boolean).map(String).join(" · ");
+  if (j.type === "predict")
+    return [p.strategy, p.unlabeledOnly === false ? "all cells" : "unlabelled cells"].filter(Boolean).map(String).join(" · ");
   return [p.backbone, typeof p.inputSize === "number" ? `${p.inputSize}px` : null].filter(Boolean).map(String).join(" · ");
 }
 
@@ -143,7 +150,15 @@ export function JobsPanel({
                 <ProgressBar
                   value={value}
                   label={`${j.type} ${j.status}`}
-                  tone={j.status === "succeeded" ? "done" : j.status === "failed" || j.status === "cancelled" ? "failed" : activeStatuses.has(j.status) ? "active" : "idle"}
+                  tone={
+                    j.status === "succeeded"
+                      ? "done"
+                      : j.status === "failed" || j.status === "cancelled"
+                        ? "failed"
+                        : activeStatuses.has(j.status)
+                          ? "active"
+                          : "idle"
+                  }
                 />
                 {canTrain && activeStatuses.has(j.status) && !j.cancelRequested ? (
                   <button type="button" disabled={cancel.isPending} onClick={() => cancel.mutate({ projectId, jobId: j.id })}>

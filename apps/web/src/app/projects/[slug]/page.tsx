@@ -33,7 +33,8 @@ export default async function ProjectPage({ params }: Props) {
         <div style={{ flex: 1 }}>
           <h1>{project.project.name}</h1>
           <p className="muted small" style={{ margin: 0 }}>
-            Scheme <strong>{project.scheme.name}</strong> · {project.cellCount} cells · {labelled} labels · your role <span className="role">{project.role}</span>
+            Scheme <strong>{project.scheme.name}</strong> · {project.cellCount} cells · {labelled} labels · your role{" "}
+            <span className="role">{project.role}</span>
           </p>
         </div>
         <nav className="nav-links" aria-label="Project">

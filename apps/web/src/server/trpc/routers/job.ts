@@ -33,13 +33,18 @@ export const lodocvJobInput = lodocvPlanPayloadSchema
   .pick({ backbone: true, inputSize: true, epochs: true, timeBudgetMinutes: true })
   .extend({ backbone: backboneSchema.optional(), inputSize: inputSizeSchema.optional() });
 
-const actorOf = (ctx: { project: { id: string }; user: { id: string } }): ProjectActor => ({ projectId: ctx.project.id, actorId: ctx.user.id });
+const actorOf = (ctx: { project: { id: string }; user: { id: string } }): ProjectActor => ({
+  projectId: ctx.project.id,
+  actorId: ctx.user.id,
+});
 
 export const jobRouter = router({
   /** Recent jobs of the project with status and progress (logs trimmed to the last line); LODOCV folds only with rootOnly: false. */
   list: roleProcedure("annotator")
     .input(z.object({ limit: z.number().int().min(1).max(100).default(20), rootOnly: z.boolean().default(true) }))
-    .query(({ ctx, input }) => listProjectJobSummaries(ctx.db, { projectId: ctx.project.id, limit: input.limit, rootOnly: input.rootOnly })),
+    .query(({ ctx, input }) =>
+      listProjectJobSummaries(ctx.db, { projectId: ctx.project.id, limit: input.limit, rootOnly: input.rootOnly }),
+    ),
 
   /**
    * One job of the project with its full logs and its child jobs (a LODOCV plan's folds). A LODOCV

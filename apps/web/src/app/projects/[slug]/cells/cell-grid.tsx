@@ -33,17 +33,37 @@ export function CellGrid({ projectId, classes, items }: Props) {
       setSaving((s) => ({ ...s, [item.cellId]: true }));
       setNotice(null);
       try {
-        const saved = await save.mutateAsync({ projectId, cellId: item.cellId, classId: cls.id, expectedVersion: current?.version ?? null });
-        setEdits((e) => ({ ...e, [item.cellId]: { labelId: saved.id, classId: cls.id, key: cls.key, name: cls.name, color: cls.color, version: saved.version } }));
+        const saved = await save.mutateAsync({
+          projectId,
+          cellId: item.cellId,
+          classId: cls.id,
+          expectedVersion: current?.version ?? null,
+        });
+        setEdits((e) => ({
+          ...e,
+          [item.cellId]: { labelId: saved.id, classId: cls.id, key: cls.key, name: cls.name, color: cls.color, version: saved.version },
+        }));
         setSelected((i) => Math.min(items.length - 1, i === index ? index + 1 : i));
       } catch (error) {
         if (trpcErrorCode(error) === "CONFLICT") {
           const latest = trpcDomainDetails<{ current?: { id: string; classId: string; version: number } | null }>(error)?.current;
           const latestClass = latest ? classById.get(latest.classId) : undefined;
           if (latest && latestClass) {
-            setEdits((e) => ({ ...e, [item.cellId]: { labelId: latest.id, classId: latestClass.id, key: latestClass.key, name: latestClass.name, color: latestClass.color, version: latest.version } }));
+            setEdits((e) => ({
+              ...e,
+              [item.cellId]: {
+                labelId: latest.id,
+                classId: latestClass.id,
+                key: latestClass.key,
+                name: latestClass.name,
+                color: latestClass.color,
+                version: latest.version,
+              },
+            }));
           }
-          setNotice("This label was changed elsewhere (another tab or session). Showing the current one; press the key again to overwrite it.");
+          setNotice(
+            "This label was changed elsewhere (another tab or session). Showing the current one; press the key again to overwrite it.",
+          );
         } else {
           setNotice(error instanceof Error ? error.message : "Could not save the label.");
         }
@@ -90,14 +110,20 @@ export function CellGrid({ projectId, classes, items }: Props) {
       <div className="panel">
         <div className="legend" aria-label="Classes (press the key to label the selected cell)">
           {classes.map((c) => (
-            <button key={c.id} type="button" onClick={() => void applyLabel(selected, c)} style={{ border: "none", padding: 0, background: "none" }} aria-label={`Label as ${c.name}`}>
+            <button
+              key={c.id}
+              type="button"
+              onClick={() => void applyLabel(selected, c)}
+              style={{ border: "none", padding: 0, background: "none" }}
+              aria-label={`Label as ${c.name}`}
+            >
               <ClassChip name={c.name} color={c.color} shortcut={c.shortcut} />
             </button>
           ))}
         </div>
         <p className="muted small" style={{ marginBottom: 0 }}>
-          Select a cell, then press a class key. Arrow keys move; the next cell is selected after each label. Outlined chip = imported label,
-          filled chip = yours.
+          Select a cell, then press a class key. Arrow keys move; the next cell is selected after each label. Outlined chip = imported
+          label, filled chip = yours.
         </p>
         {notice ? (
           <p className="notice small" role="status">
@@ -128,17 +154,37 @@ export function CellGrid({ projectId, classes, items }: Props) {
                   aria-label={`cell on ${item.imageName}`}
                   style={{
                     backgroundImage: `url(/api/files/${item.storageKey})`,
-                    ...cropBackground({ x: item.x, y: item.y, width: item.width, height: item.height }, { width: item.imageWidth, height: item.imageHeight }),
+                    ...cropBackground(
+                      { x: item.x, y: item.y, width: item.width, height: item.height },
+                      { width: item.imageWidth, height: item.imageHeight },
+                    ),
                   }}
                 />
               ) : (
                 // eslint-disable-next-line @next/next/no-img-element -- authenticated bytes from /api/files
-                <img className="thumb" src={`/api/files/${item.thumbnailKey}`} alt={item.imageName} loading="lazy" data-testid="cell-thumb" />
+                <img
+                  className="thumb"
+                  src={`/api/files/${item.thumbnailKey}`}
+                  alt={item.imageName}
+                  loading="lazy"
+                  data-testid="cell-thumb"
+                />
               )}
               <span className="chips">
-                {item.importedLabel ? <ClassChip variant="outline" name={item.importedLabel.name} color={item.importedLabel.color} title={`imported: ${item.importedLabel.name}`} /> : null}
+                {item.importedLabel ? (
+                  <ClassChip
+                    variant="outline"
+                    name={item.importedLabel.name}
+                    color={item.importedLabel.color}
+                    title={`imported: ${item.importedLabel.name}`}
+                  />
+                ) : null}
                 {mine ? <ClassChip name={mine.name} color={mine.color} title={`your label: ${mine.name}`} /> : null}
-                {!mine && !item.importedLabel && item.sourceLabel ? <span className="muted small" title="label from the source data">{item.sourceLabel}</span> : null}
+                {!mine && !item.importedLabel && item.sourceLabel ? (
+                  <span className="muted small" title="label from the source data">
+                    {item.sourceLabel}
+                  </span>
+                ) : null}
               </span>
               {saving[item.cellId] ? <span className="saving">saving…</span> : null}
             </button>

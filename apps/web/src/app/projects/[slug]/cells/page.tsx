@@ -26,9 +26,7 @@ export default async function CellsPage({ params, searchParams }: Props) {
   const api = await serverApi();
   const project = await load(() => api.project.get({ projectSlug: slug }));
   const datasetId = project.datasets.find((d) => d.id === one(sp.dataset))?.id;
-  const cells = await load(() =>
-    api.cell.list({ projectId: project.project.id, datasetId, imageKind, status, page, pageSize: PAGE_SIZE }),
-  );
+  const cells = await load(() => api.cell.list({ projectId: project.project.id, datasetId, imageKind, status, page, pageSize: PAGE_SIZE }));
 
   const href = (p: number) => {
     const q = new URLSearchParams();

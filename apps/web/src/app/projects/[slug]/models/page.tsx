@@ -32,8 +32,8 @@ export default async function ModelsPage({ params }: Props) {
         </Link>
       </div>
       <p className="muted small">
-        Metrics are on the held-out split of each training run. A model the collapsed-classifier guard rejected can never be published; the reasons are shown
-        with it.
+        Metrics are on the held-out split of each training run. A model the collapsed-classifier guard rejected can never be published; the
+        reasons are shown with it.
       </p>
       <section className="panel">
         {models.length === 0 ? (
@@ -94,7 +94,11 @@ export default async function ModelsPage({ params }: Props) {
                       </div>
                     ) : null}
                   </td>
-                  <td>{canPublish && m.status === "ready" && !m.isCurrent ? <PublishButton projectId={project.project.id} modelVersionId={m.id} name={m.name} /> : null}</td>
+                  <td>
+                    {canPublish && m.status === "ready" && !m.isCurrent ? (
+                      <PublishButton projectId={project.project.id} modelVersionId={m.id} name={m.name} />
+                    ) : null}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -16,12 +16,19 @@ export function PublishButton({ projectId, modelVersionId, name }: { projectId: 
         setError(null);
         router.refresh();
       },
-      onError: (e) => setError({ message: e.message, reasons: trpcDomainDetails<{ collapseReasons?: string[] | null }>(e)?.collapseReasons ?? [] }),
+      onError: (e) =>
+        setError({ message: e.message, reasons: trpcDomainDetails<{ collapseReasons?: string[] | null }>(e)?.collapseReasons ?? [] }),
     }),
   );
   return (
     <span>
-      <button type="button" className="primary" disabled={publish.isPending} onClick={() => publish.mutate({ projectId, modelVersionId })} aria-label={`Publish ${name}`}>
+      <button
+        type="button"
+        className="primary"
+        disabled={publish.isPending}
+        onClick={() => publish.mutate({ projectId, modelVersionId })}
+        aria-label={`Publish ${name}`}
+      >
         {publish.isPending ? "Publishing…" : "Publish"}
       </button>
       {error ? (

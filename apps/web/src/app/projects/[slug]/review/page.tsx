@@ -30,12 +30,14 @@ export default async function ReviewPage({ params }: Props) {
         </Link>
       </div>
       <p className="muted small">
-        The most uncertain cells from the last &ldquo;Predict &amp; rank&rdquo; run, most uncertain first. This is a preview: claiming and reviewing cells comes
-        later.
+        The most uncertain cells from the last &ldquo;Predict &amp; rank&rdquo; run, most uncertain first. This is a preview: claiming and
+        reviewing cells comes later.
       </p>
       {items.length === 0 ? (
         <section className="panel">
-          <p className="muted">The queue is empty. A lead runs &ldquo;Predict &amp; rank&rdquo; on the project page once a model is published.</p>
+          <p className="muted">
+            The queue is empty. A lead runs &ldquo;Predict &amp; rank&rdquo; on the project page once a model is published.
+          </p>
         </section>
       ) : (
         <div className="review-grid" data-testid="review-queue">
@@ -50,7 +52,10 @@ export default async function ReviewPage({ params }: Props) {
                     aria-label={`cell on ${item.imageName}`}
                     style={{
                       backgroundImage: `url(/api/files/${item.storageKey})`,
-                      ...cropBackground({ x: item.x, y: item.y, width: item.width, height: item.height }, { width: item.imageWidth, height: item.imageHeight }),
+                      ...cropBackground(
+                        { x: item.x, y: item.y, width: item.width, height: item.height },
+                        { width: item.imageWidth, height: item.imageHeight },
+                      ),
                     }}
                   />
                 ) : (
@@ -58,7 +63,11 @@ export default async function ReviewPage({ params }: Props) {
                   <img className="thumb" src={`/api/files/${item.thumbnailKey}`} alt={item.imageName} loading="lazy" />
                 )}
                 <div style={{ display: "flex", justifyContent: "space-between", alignItems: "center", gap: 4 }}>
-                  {p ? <ClassChip name={p.predictedClass.name} color={p.predictedClass.color} title={`predicted: ${p.predictedClass.name}`} /> : <span className="muted small">no prediction</span>}
+                  {p ? (
+                    <ClassChip name={p.predictedClass.name} color={p.predictedClass.color} title={`predicted: ${p.predictedClass.name}`} />
+                  ) : (
+                    <span className="muted small">no prediction</span>
+                  )}
                   <span className="small muted">#{rank + 1}</span>
                 </div>
                 <dl>
@@ -77,7 +86,11 @@ export default async function ReviewPage({ params }: Props) {
                     </>
                   ) : null}
                 </dl>
-                <div className="muted small" style={{ overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }} title={`${item.datasetName} · ${item.imageName}`}>
+                <div
+                  className="muted small"
+                  style={{ overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}
+                  title={`${item.datasetName} · ${item.imageName}`}
+                >
                   {item.datasetName} · {item.imageName}
                 </div>
               </article>

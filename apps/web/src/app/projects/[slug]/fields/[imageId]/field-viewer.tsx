@@ -39,7 +39,15 @@ export function FieldViewer({ projectId, dziUrl, imageSize, cells, classes }: Pr
     () =>
       boxCells.map((c) => {
         const shown = edits[c.cellId] ?? c.myLabel ?? c.importedLabel;
-        return { id: c.cellId, x: c.x!, y: c.y!, width: c.width!, height: c.height!, color: shown?.color ?? UNLABELLED, label: shown?.name ?? c.sourceLabel ?? "unlabelled" };
+        return {
+          id: c.cellId,
+          x: c.x!,
+          y: c.y!,
+          width: c.width!,
+          height: c.height!,
+          color: shown?.color ?? UNLABELLED,
+          label: shown?.name ?? c.sourceLabel ?? "unlabelled",
+        };
       }),
     [boxCells, edits],
   );
@@ -57,12 +65,19 @@ export function FieldViewer({ projectId, dziUrl, imageSize, cells, classes }: Pr
         { projectId, cellId: cell.cellId, classId: cls.id, expectedVersion: current?.version ?? null },
         {
           onSuccess: (saved) =>
-            setEdits((m) => ({ ...m, [cell.cellId]: { labelId: saved.id, classId: cls.id, key: cls.key, name: cls.name, color: cls.color, version: saved.version } })),
+            setEdits((m) => ({
+              ...m,
+              [cell.cellId]: { labelId: saved.id, classId: cls.id, key: cls.key, name: cls.name, color: cls.color, version: saved.version },
+            })),
           onError: (error) => {
             if (trpcErrorCode(error) === "CONFLICT") {
               const latest = trpcDomainDetails<{ current?: { id: string; classId: string; version: number } }>(error)?.current;
               const c = latest ? classes.find((k) => k.id === latest.classId) : undefined;
-              if (latest && c) setEdits((m) => ({ ...m, [cell.cellId]: { labelId: latest.id, classId: c.id, key: c.key, name: c.name, color: c.color, version: latest.version } }));
+              if (latest && c)
+                setEdits((m) => ({
+                  ...m,
+                  [cell.cellId]: { labelId: latest.id, classId: c.id, key: c.key, name: c.name, color: c.color, version: latest.version },
+                }));
               setNotice("This label was changed elsewhere; showing the current one.");
             } else setNotice(error.message);
           },
@@ -127,7 +142,11 @@ export function FieldViewer({ projectId, dziUrl, imageSize, cells, classes }: Pr
                   }}
                 >
                   <span className="small">#{i + 1}</span>
-                  {shown ? <ClassChip name={shown.name} color={shown.color} variant={edits[c.cellId] || c.myLabel ? "solid" : "outline"} /> : <span className="muted small">{c.sourceLabel ? `${c.sourceLabel} (unlabelled)` : "unlabelled"}</span>}
+                  {shown ? (
+                    <ClassChip name={shown.name} color={shown.color} variant={edits[c.cellId] || c.myLabel ? "solid" : "outline"} />
+                  ) : (
+                    <span className="muted small">{c.sourceLabel ? `${c.sourceLabel} (unlabelled)` : "unlabelled"}</span>
+                  )}
                 </button>
               </li>
             );

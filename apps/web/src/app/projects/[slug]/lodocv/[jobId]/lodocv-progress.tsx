@@ -63,14 +63,19 @@ export function LodocvProgress({
             Plan job <span className={`status status-${d.job.status}`}>{d.job.status}</span>
           </span>
           <span className="muted small">
-            {payloadText(d.job.payload.backbone)} · {payloadText(d.job.payload.inputSize)}px · budget {payloadText(d.job.payload.timeBudgetMinutes)} min per fold
+            {payloadText(d.job.payload.backbone)} · {payloadText(d.job.payload.inputSize)}px · budget{" "}
+            {payloadText(d.job.payload.timeBudgetMinutes)} min per fold
           </span>
           <span className="small">
             {finished}/{planned || "?"} folds finished
           </span>
           {running ? <span className="muted small">refreshing every {LODOCV_POLL_MS / 1000}s</span> : null}
         </div>
-        <ProgressBar value={overall} label="LODOCV overall progress" tone={tone(running ? "running" : d.job.status === "succeeded" && plan?.summary ? "succeeded" : d.job.status)} />
+        <ProgressBar
+          value={overall}
+          label="LODOCV overall progress"
+          tone={tone(running ? "running" : d.job.status === "succeeded" && plan?.summary ? "succeeded" : d.job.status)}
+        />
         {d.job.error ? <p className="error small">{d.job.error}</p> : null}
         {d.folds.length === 0 ? (
           <p className="muted small">{d.job.status === "queued" ? "Waiting for a trainer to plan the folds…" : "No fold jobs."}</p>
@@ -86,7 +91,11 @@ export function LodocvProgress({
                   </div>
                   <span className={`status status-${f.status}`}>{f.status}</span>
                   <div>
-                    <ProgressBar value={f.status === "succeeded" ? 1 : f.progress} label={`fold ${datasets[heldOut] ?? heldOut} ${f.status}`} tone={tone(f.status)} />
+                    <ProgressBar
+                      value={f.status === "succeeded" ? 1 : f.progress}
+                      label={`fold ${datasets[heldOut] ?? heldOut} ${f.status}`}
+                      tone={tone(f.status)}
+                    />
                     <div className="muted small">
                       {f.progressMessage ?? f.lastLog?.message ?? ""}
                       {f.error ? <span className="error"> · {f.error}</span> : null}
@@ -169,7 +178,9 @@ export function LodocvProgress({
                 </tr>
               </tbody>
             </table>
-            <p className="muted small">N/A: the site has no cells of that class (or the metric is undefined there); the mean ± sd skips it.</p>
+            <p className="muted small">
+              N/A: the site has no cells of that class (or the metric is undefined there); the mean ± sd skips it.
+            </p>
           </div>
         )}
       </section>

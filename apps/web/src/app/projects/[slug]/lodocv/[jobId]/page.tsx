@@ -31,8 +31,8 @@ export default async function LodocvPage({ params }: Props) {
       </div>
       <h1>Leave-one-dataset-out cross-validation</h1>
       <p className="muted small">
-        Each fold trains on every dataset but one and tests on the held-out one, so the numbers show how the model does at a site it has never seen. The mean ±
-        sd row weights every site equally; the pooled row weights them by size.
+        Each fold trains on every dataset but one and tests on the held-out one, so the numbers show how the model does at a site it has
+        never seen. The mean ± sd row weights every site equally; the pooled row weights them by size.
       </p>
       <LodocvProgress
         projectId={project.project.id}

@@ -48,7 +48,8 @@ export default async function ModelPage({ params }: Props) {
       <div className="toolbar">
         <div style={{ flex: 1 }}>
           <h1>
-            {mv.name} <span className={`badge badge-${mv.status}`}>{mv.status}</span> {mv.isCurrent ? <span className="badge badge-current">current</span> : null}
+            {mv.name} <span className={`badge badge-${mv.status}`}>{mv.status}</span>{" "}
+            {mv.isCurrent ? <span className="badge badge-current">current</span> : null}
           </h1>
           <p className="muted small" style={{ margin: 0 }}>
             {mv.backbone}
@@ -58,7 +59,9 @@ export default async function ModelPage({ params }: Props) {
             {history.length ? ` · ${history.length} epochs${m?.stopReason ? ` (${m.stopReason})` : ""}` : ""}
           </p>
         </div>
-        {canPublish && mv.status === "ready" && !mv.isCurrent ? <PublishButton projectId={project.project.id} modelVersionId={mv.id} name={mv.name} /> : null}
+        {canPublish && mv.status === "ready" && !mv.isCurrent ? (
+          <PublishButton projectId={project.project.id} modelVersionId={mv.id} name={mv.name} />
+        ) : null}
       </div>
 
       {mv.status === "rejected" && mv.collapseReasons?.length ? (
@@ -74,13 +77,21 @@ export default async function ModelPage({ params }: Props) {
 
       {!m ? (
         <section className="panel">
-          <p className="muted">{mv.status === "training" ? "Still training: metrics appear when the run finishes." : "No metrics were recorded for this model version."}</p>
+          <p className="muted">
+            {mv.status === "training"
+              ? "Still training: metrics appear when the run finishes."
+              : "No metrics were recorded for this model version."}
+          </p>
         </section>
       ) : (
         <>
           <div className="stat-cards" data-testid="summary">
             <Stat label="Accuracy" value={formatMetric(m.accuracy)} />
-            <Stat label="Balanced accuracy" value={formatMetric(m.balancedAccuracy)} hint={`chance ${formatMetric(1 / Math.max(1, classes.filter((c) => (m.perClass[c.key]?.support ?? 0) > 0).length), 2)}`} />
+            <Stat
+              label="Balanced accuracy"
+              value={formatMetric(m.balancedAccuracy)}
+              hint={`chance ${formatMetric(1 / Math.max(1, classes.filter((c) => (m.perClass[c.key]?.support ?? 0) > 0).length), 2)}`}
+            />
             <Stat label="Cohen's kappa" value={formatMetric(m.kappa)} />
             <Stat label="Macro AUC" value={formatMetric(m.macroAuc)} hint="one-vs-rest" />
             <Stat label="ECE" value={formatMetric(m.ece)} hint="calibration error, lower is better" />
@@ -95,7 +106,13 @@ export default async function ModelPage({ params }: Props) {
               <h2 id="roc">ROC curves</h2>
               <RocChart
                 title={`ROC curves of ${mv.name}`}
-                curves={classes.map((c) => ({ key: c.key, label: c.label, color: c.color, auc: m.perClass[c.key]?.auc ?? null, points: m.roc[c.key] ?? null }))}
+                curves={classes.map((c) => ({
+                  key: c.key,
+                  label: c.label,
+                  color: c.color,
+                  auc: m.perClass[c.key]?.auc ?? null,
+                  points: m.roc[c.key] ?? null,
+                }))}
               />
             </section>
             <section className="panel wide" aria-labelledby="per-class">
@@ -118,7 +135,8 @@ export default async function ModelPage({ params }: Props) {
                 })}
               />
               <p className="muted small">
-                N/A: undefined for this test set (class absent or never predicted). FNR = share of the class&apos;s cells the model missed; ⚠ from 20%.
+                N/A: undefined for this test set (class absent or never predicted). FNR = share of the class&apos;s cells the model missed;
+                ⚠ from 20%.
               </p>
             </section>
             <section className="panel" aria-labelledby="curves">
@@ -133,7 +151,13 @@ export default async function ModelPage({ params }: Props) {
                     yLabel="loss"
                     series={[
                       { key: "loss", label: "training loss", color: "#2f6fed", points: history.map((h) => ({ x: h.epoch, y: h.loss })) },
-                      { key: "valLoss", label: "validation loss", color: "#e8590c", dashed: true, points: history.map((h) => ({ x: h.epoch, y: h.valLoss })) },
+                      {
+                        key: "valLoss",
+                        label: "validation loss",
+                        color: "#e8590c",
+                        dashed: true,
+                        points: history.map((h) => ({ x: h.epoch, y: h.valLoss })),
+                      },
                     ]}
                   />
                   <LineChart
@@ -142,7 +166,14 @@ export default async function ModelPage({ params }: Props) {
                     yLabel="accuracy"
                     yDomain={[0, 1]}
                     height={200}
-                    series={[{ key: "valAccuracy", label: "validation accuracy", color: "#1f9d55", points: history.map((h) => ({ x: h.epoch, y: h.valAccuracy })) }]}
+                    series={[
+                      {
+                        key: "valAccuracy",
+                        label: "validation accuracy",
+                        color: "#1f9d55",
+                        points: history.map((h) => ({ x: h.epoch, y: h.valAccuracy })),
+                      },
+                    ]}
                   />
                 </>
               )}
