@@ -111,16 +111,34 @@ if (needsWebBuild()) {
 const children: ChildProcess[] = [];
 const nextBin = path.join(root, "node_modules", ".bin", "next");
 // Each child leads its own process group so shutdown also reaches the servers they spawn.
-children.push(spawn(nextBin, ["start", "-H", host, "-p", String(port)], { cwd: webDir, stdio: "inherit", env: childEnv, detached: true }));
-if (startTrainer) {
-  children.push(
-    spawn(path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "apps", "trainer", "src", "main.ts")], {
-      cwd: root,
-      stdio: "inherit",
-      env: childEnv,
-      detached: true,
-    }),
-  );
+const web = spawn(nextBin, ["start", "-H", host, "-p", String(port)], { cwd: webDir, stdio: "inherit", env: childEnv, detached: true });
+children.push(web);
+web.on("exit", (code) => void shutdown(code ?? 1));
+if (startTrainer) superviseTrainer();
+
+/**
+ * The trainer is restarted when it dies (as compose's restart policy does): a crashed trainer must not take
+ * the web app down, and its running job is re-queued by the stale sweep of the next one. Backoff doubles
+ * up to 30 s and resets after a minute of uptime.
+ */
+function superviseTrainer(backoffMs = 1_000) {
+  const startedAt = Date.now();
+  const trainer = spawn(path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "apps", "trainer", "src", "main.ts")], {
+    cwd: root,
+    stdio: "inherit",
+    env: childEnv,
+    detached: true,
+  });
+  children.push(trainer);
+  trainer.on("exit", (code, signal) => {
+    children.splice(children.indexOf(trainer), 1);
+    if (stopping) return;
+    const delay = Date.now() - startedAt > 60_000 ? 1_000 : backoffMs;
+    console.error(`[hemaloop] trainer exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s`);
+    setTimeout(() => {
+      if (!stopping) superviseTrainer(Math.min(delay * 2, 30_000));
+    }, delay);
+  });
 }
 const anyInterface = host === "0.0.0.0" || host === "::";
 const probeHost = anyInterface ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
@@ -151,7 +169,6 @@ async function shutdown(code: number) {
   process.exit(code);
 }
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => void shutdown(0));
-for (const child of children) child.on("exit", (code) => void shutdown(code ?? 1));
 
 function killGroup(child: ChildProcess) {
   if (child.pid === undefined || child.exitCode !== null) return;

@@ -5,6 +5,7 @@ export * from "./file-access";
 export * from "./images";
 export * from "./job-views";
 export * from "./jobs";
+export * from "./job-children";
 export * from "./labels";
 export * from "./model-views";
 export * from "./models";
