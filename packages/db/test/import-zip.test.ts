@@ -184,6 +184,16 @@ describeEachDb("import: zip archives (hostile entries rejected, zip bombs refuse
       }
     });
 
+    it("refuses archives over the entry-count and overall-ratio limits, leaving no folder", async () => {
+      await expect(extractZip(hostileZip, { maxEntries: 5 }, tempParent)).rejects.toThrow(
+        "zip refused (possible zip bomb): more than 5 entries",
+      );
+      await expect(extractZip(bombZip, { maxEntryRatio: 1e6 }, tempParent)).rejects.toThrow(
+        /^zip refused \(possible zip bomb\): the archive expands \d+x \(limit 100x\)$/,
+      );
+      expect(await listFiles(tempParent)).toEqual([]);
+    });
+
     it("detects a manifest at the root and names the manifest and line in rejections", async () => {
       const manifestZip = path.join(tmp, "manifest.zip");
       await writeFile(

@@ -96,10 +96,8 @@ function readAllEntries(zip: ZipFile, limits: ZipLimits): Promise<Entry[]> {
     const entries: Entry[] = [];
     let totalBytes = 0;
     let totalCompressed = 0;
-    const refuse = (message: string) => {
-      zip.removeAllListeners();
-      reject(new ZipRefusedError(`zip refused (possible zip bomb): ${message}`));
-    };
+    // No further readEntry() after a refusal, so yauzl emits nothing more; the error listener stays.
+    const refuse = (message: string) => reject(new ZipRefusedError(`zip refused (possible zip bomb): ${message}`));
     zip.on("entry", (entry: Entry) => {
       entries.push(entry);
       totalBytes += entry.uncompressedSize;
