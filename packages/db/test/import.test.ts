@@ -163,7 +163,7 @@ describeEachDb("import: folder and manifest sources with planted bad files", (ki
     expect(await listFiles(storage.rootDir)).toHaveLength(10);
   });
 
-  it("imports a manifest: escaping paths, malformed rows and symlinks rejected by line, the rest imported", async () => {
+  it("imports a manifest: escaping paths, malformed rows and symlinks rejected by file and manifest line, the rest imported", async () => {
     manifestDir = path.join(tmp, "manifest");
     await copyInto(await pbcCrop("lymphocyte", 1), path.join(manifestDir, "good", "a.jpg"));
     await copyInto(await pbcCrop("lymphocyte", 2), path.join(manifestDir, "good", "b.jpg"));
@@ -194,15 +194,15 @@ describeEachDb("import: folder and manifest sources with planted bad files", (ki
     const reasons = result.rejected.map((r) => `${r.file} | ${r.reason}`).sort();
     expect(reasons).toEqual(
       [
-        '../outside.jpg | line 3: path "../outside.jpg" escapes the manifest\'s folder',
-        `${outsideFile} | line 4: absolute path "${outsideFile}" is not allowed: paths must be relative to the manifest's folder`,
-        "manifest.csv:5 | line 5: malformed CSV row: expected 5 columns, found 2",
-        "manifest.csv:6 | line 6: malformed CSV row (Quote Not Closed: the parsing is finished with an opening quote)",
-        "manifest.csv:7 | line 7: malformed CSV row: empty file",
-        "manifest.csv:8 | line 8: malformed CSV row: empty label",
-        'link.jpg | line 9: path "link.jpg" resolves outside the manifest\'s folder (symlink)',
-        "good/missing.jpg | line 11: file not found",
-        'good/b.jpg | line 12: label "myeloblast" is not in scheme pbc-8',
+        '../outside.jpg | manifest.csv line 3: path "../outside.jpg" escapes the manifest\'s folder',
+        `${outsideFile} | manifest.csv line 4: absolute path "${outsideFile}" is not allowed: paths must be relative to the manifest's folder`,
+        "good/b.jpg | manifest.csv line 5: malformed CSV row: expected 5 columns, found 2",
+        "manifest.csv:6 | manifest.csv line 6: malformed CSV row (Quote Not Closed: the parsing is finished with an opening quote)",
+        "manifest.csv:7 | manifest.csv line 7: malformed CSV row: empty file",
+        "good/d.jpg | manifest.csv line 8: malformed CSV row: empty label",
+        'link.jpg | manifest.csv line 9: path "link.jpg" resolves outside the manifest\'s folder (symlink)',
+        "good/missing.jpg | manifest.csv line 11: file not found",
+        'good/b.jpg | manifest.csv line 12: label "myeloblast" is not in scheme pbc-8',
       ].sort(),
     );
 

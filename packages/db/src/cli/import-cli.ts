@@ -1,4 +1,4 @@
-// npm run import -- (--dir <folder> | --manifest <file.csv> | --voc <folder>) --institution <name> --dataset <name> --scheme <key>
+// npm run import -- (--dir <folder> | --manifest <file.csv> | --voc <folder> | --coco <file.json> [--images <dir>] | --zip <file.zip>) --institution <name> --dataset <name> --scheme <key>
 // Last stdout line: imported=<n> duplicates=<n> rejected=<n>. Progress goes to stderr.
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -9,14 +9,17 @@ import { resolveRuntimeConfig } from "../runtime-config";
 import { createStorage } from "../storage";
 import { CliError, openMigratedDb, repoRoot, runCli } from "./cli-support";
 
-const USAGE = `usage: npm run import -- (--dir <folder> | --manifest <file.csv> | --voc <folder>)
+const USAGE = `usage: npm run import -- (--dir <folder> | --manifest <file.csv> | --voc <folder> | --coco <file.json> [--images <dir>] | --zip <file.zip>)
          --institution <name> --dataset <name> --scheme <key>
          [--database-url <url>] [--storage-dir <dir>] [--max-pixels <n>] [--kind crop|field]
          [--site <s>] [--device <s>] [--stain <s>] [--magnification <s>] [--licence <s>] [--attribution <s>]
          [--label-map From=key,Other=key] [--concurrency <n>]
+         [--zip-max-bytes <n>] [--zip-max-entries <n>] [--zip-max-ratio <n>]
 
   --dir        folder of <class>/<image>        --manifest  CSV with file,label[,patient,smear]
   --voc        Pascal VOC XML + images (fields, one box cell per object)
+  --coco       COCO JSON (fields, one box cell per annotation); images in --images, else beside the JSON
+  --zip        a zip of any of the above (layout detected); hostile entries are rejected, zip bombs refused
   Database: --database-url, else DATABASE_URL, else a running embedded server, else .data/pglite.`;
 
 const text = z.string().trim().min(1);
@@ -25,6 +28,9 @@ const argsSchema = z
     dir: text.optional(),
     manifest: text.optional(),
     voc: text.optional(),
+    coco: text.optional(),
+    images: text.optional(),
+    zip: text.optional(),
     institution: text,
     dataset: text,
     scheme: text,
@@ -41,10 +47,14 @@ const argsSchema = z
     attribution: text.optional(),
     description: text.optional(),
     "label-map": text.optional(),
+    "zip-max-bytes": z.coerce.number().int().positive().optional(),
+    "zip-max-entries": z.coerce.number().int().positive().optional(),
+    "zip-max-ratio": z.coerce.number().positive().optional(),
   })
-  .refine((a) => [a.dir, a.manifest, a.voc].filter(Boolean).length === 1, {
-    message: "give exactly one of --dir, --manifest, --voc",
-  });
+  .refine((a) => [a.dir, a.manifest, a.voc, a.coco, a.zip].filter(Boolean).length === 1, {
+    message: "give exactly one of --dir, --manifest, --voc, --coco, --zip",
+  })
+  .refine((a) => !a.images || a.coco, { message: "--images goes with --coco" });
 
 const stringOption = { type: "string" } as const;
 
@@ -62,6 +72,9 @@ function parseCliArgs(argv: string[]) {
             "dir",
             "manifest",
             "voc",
+            "coco",
+            "images",
+            "zip",
             "institution",
             "dataset",
             "scheme",
@@ -78,6 +91,9 @@ function parseCliArgs(argv: string[]) {
             "attribution",
             "description",
             "label-map",
+            "zip-max-bytes",
+            "zip-max-entries",
+            "zip-max-ratio",
           ].map((name) => [name, stringOption]),
         ),
       },
@@ -153,7 +169,20 @@ async function main() {
     ? { kind: "dir", dir: path.resolve(args.dir) }
     : args.manifest
       ? { kind: "manifest", file: path.resolve(args.manifest) }
-      : { kind: "voc", dir: path.resolve(args.voc!) };
+      : args.coco
+        ? { kind: "coco", file: path.resolve(args.coco), imagesDir: args.images ? path.resolve(args.images) : undefined }
+        : args.zip
+          ? {
+              kind: "zip",
+              file: path.resolve(args.zip),
+              limits: {
+                maxTotalBytes: args["zip-max-bytes"],
+                maxEntries: args["zip-max-entries"],
+                maxEntryRatio: args["zip-max-ratio"],
+                maxTotalRatio: args["zip-max-ratio"],
+              },
+            }
+          : { kind: "voc", dir: path.resolve(args.voc!) };
 
   try {
     await validateImportSource(source);

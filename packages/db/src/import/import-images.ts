@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { access, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
@@ -13,6 +13,8 @@ import { image } from "../schema";
 import type { Storage } from "../storage/storage";
 import { imageKeys } from "../storage/storage-keys";
 import { decodeImage } from "./decode-image";
+import { detectLayout } from "./detect-layout";
+import { extractZip } from "./extract-zip";
 import {
   FileRejectedError,
   type ImportEntry,
@@ -20,11 +22,13 @@ import {
   type ImportResult,
   ImportSetupError,
   type ImportSource,
+  type RejectedFile,
 } from "./import-types";
 import { createGroupWriter } from "./group-writer";
 import type { ImageRowsInput } from "./insert-image-rows";
 import { createLabelResolver } from "./label-resolver";
 import { placeCells } from "./place-cells";
+import { readCocoSource } from "./read-coco-source";
 import { assertDirectory, readDirSource } from "./read-dir-source";
 import { readManifestLines, readManifestSource } from "./read-manifest-source";
 import { readVocSource } from "./read-voc-source";
@@ -61,7 +65,29 @@ export async function importImages(db: Db, storage: Storage, options: ImportOpti
   const started = Date.now();
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) throw new ImportSetupError(parsed.error.issues.map((i) => i.message).join("; "));
-  const kind = options.kind ?? (options.source.kind === "voc" ? "field" : "crop");
+  const zipSource = options.source;
+  if (zipSource.kind !== "zip") return importUnpacked(db, storage, options, zipSource, [], started);
+  // Scheme first: a typo must not cost an extraction.
+  await loadScheme(db, options.schemeKey);
+  const extracted = await extractZip(zipSource.file, zipSource.limits, zipSource.tempDir);
+  try {
+    return await importUnpacked(db, storage, options, await detectLayout(extracted.dir), extracted.rejected, started);
+  } finally {
+    await rm(extracted.dir, { recursive: true, force: true });
+  }
+}
+
+/** Imports an unpacked source; preRejected are files already refused (zip entries). */
+async function importUnpacked(
+  db: Db,
+  storage: Storage,
+  options: ImportOptions,
+  source: Exclude<ImportSource, { kind: "zip" }>,
+  preRejected: RejectedFile[],
+  started: number,
+): Promise<ImportResult> {
+  const parsed = optionsSchema.parse(options);
+  const kind = options.kind ?? (source.kind === "voc" || source.kind === "coco" ? "field" : "crop");
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   // Beyond the core count: workers waiting for their database commit hold no pixels, and more of
   // them waiting means larger group commits.
@@ -70,7 +96,7 @@ export async function importImages(db: Db, storage: Storage, options: ImportOpti
 
   const scheme = await loadScheme(db, options.schemeKey);
   const resolveLabel = createLabelResolver(scheme, options.labelMap);
-  const entries = await listEntries(options.source);
+  const entries = await listEntries(source);
 
   const institution = await ensureInstitution(db, options.institution.trim());
   let datasetId: string;
@@ -91,11 +117,11 @@ export async function importImages(db: Db, storage: Storage, options: ImportOpti
   const result: ImportResult = {
     institutionId: institution.id,
     datasetId,
-    total: entries.length,
+    total: entries.length + preRejected.length,
     imported: 0,
     duplicates: 0,
     sameContent: [],
-    rejected: [],
+    rejected: [...preRejected],
     rejectedBoxes: [],
     clippedBoxes: 0,
     cells: 0,
@@ -168,7 +194,7 @@ export async function importImages(db: Db, storage: Storage, options: ImportOpti
 
   /** Decodes, derives and stores; returns only small data, so pixels are freed before the database write. */
   const storeFiles = async (entry: ImportEntry, bytes: Buffer, sha256: string) => {
-    const decoded = await decodeImage(bytes, parsed.data.maxImagePixels);
+    const decoded = await decodeImage(bytes, parsed.maxImagePixels);
     const placed = placeCells(entry, decoded, resolveLabel);
     const keys = imageKeys(sha256, decoded.extension);
     const created: CreatedFiles = { keys: [], prefixes: [] };
@@ -195,7 +221,7 @@ export async function importImages(db: Db, storage: Storage, options: ImportOpti
         patient: entry.patient ?? null,
         smear: entry.smear ?? null,
         metadata: {
-          importSource: options.source.kind,
+          importSource: options.source.kind === "zip" ? `zip/${source.kind}` : source.kind,
           ...(entry.origin ? { sourceOrigin: entry.origin } : {}),
           ...(decoded.exifOrientation ? { exifOrientation: decoded.exifOrientation } : {}),
         },
@@ -267,7 +293,7 @@ export async function importImages(db: Db, storage: Storage, options: ImportOpti
       entityType: "dataset",
       entityId: datasetId,
       after: {
-        source: options.source.kind,
+        source: options.source.kind === "zip" ? `zip/${source.kind}` : source.kind,
         imported: result.imported,
         duplicates: result.duplicates,
         rejected: result.rejected.length,
@@ -296,10 +322,15 @@ async function loadScheme(db: Db, key: string): Promise<SchemeWithClasses> {
  */
 export async function validateImportSource(source: ImportSource): Promise<void> {
   if (source.kind === "manifest") await readManifestLines(source.file);
-  else await assertDirectory(path.resolve(source.dir), source.kind === "voc" ? "VOC folder" : "import folder");
+  else if (source.kind === "coco" || source.kind === "zip") {
+    await access(path.resolve(source.file)).catch(() => {
+      throw new ImportSetupError(`${source.kind === "zip" ? "zip" : "COCO"} file ${source.file} does not exist`);
+    });
+    if (source.kind === "coco" && source.imagesDir) await assertDirectory(path.resolve(source.imagesDir), "COCO images folder");
+  } else await assertDirectory(path.resolve(source.dir), source.kind === "voc" ? "VOC folder" : "import folder");
 }
 
-function listEntries(source: ImportSource): Promise<ImportEntry[]> {
+function listEntries(source: Exclude<ImportSource, { kind: "zip" }>): Promise<ImportEntry[]> {
   switch (source.kind) {
     case "dir":
       return readDirSource(source.dir);
@@ -307,6 +338,8 @@ function listEntries(source: ImportSource): Promise<ImportEntry[]> {
       return readManifestSource(source.file);
     case "voc":
       return readVocSource(source.dir);
+    case "coco":
+      return readCocoSource(source.file, source.imagesDir);
   }
 }
 

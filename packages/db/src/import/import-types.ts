@@ -1,4 +1,5 @@
 import type { DatasetProvenance } from "../queries/datasets";
+import type { ZipLimits } from "./extract-zip";
 
 export type ImportSource =
   /** A folder of `<class>/<image>` (class folders may hold subfolders). */
@@ -6,7 +7,11 @@ export type ImportSource =
   /** A CSV with `file,label` (+ optional `patient`, `smear`, `sublabel`); `file` relative to the CSV's folder. */
   | { kind: "manifest"; file: string }
   /** Pascal VOC: XML files (anywhere below dir, usually Annotations/) naming images (usually JPEGImages/). */
-  | { kind: "voc"; dir: string };
+  | { kind: "voc"; dir: string }
+  /** COCO JSON (images[], annotations[] with bbox, categories[]); images below imagesDir (default: the JSON's folder). */
+  | { kind: "coco"; file: string; imagesDir?: string }
+  /** A zip holding any of the layouts above, extracted into a temp folder below tempDir (default: the OS's). */
+  | { kind: "zip"; file: string; limits?: Partial<ZipLimits>; tempDir?: string };
 
 export type ImportProgress = {
   done: number;
@@ -30,7 +35,7 @@ export type ImportOptions = {
   maxImagePixels: number;
   /** Files larger than this are rejected without reading them. Default 256 MiB. */
   maxFileBytes?: number;
-  /** Default "crop" for dir/manifest, "field" for voc. Fields also get a Deep Zoom pyramid. */
+  /** Default "crop" for dir/manifest, "field" for voc and coco. Fields also get a Deep Zoom pyramid. */
   kind?: "crop" | "field";
   /** Images processed at once. Default: CPU count, between 2 and 8. */
   concurrency?: number;
@@ -95,6 +100,8 @@ export type ImportEntry = {
   rootName: string;
   relativePath: string;
   cells: CellSpec[];
+  /** Cells dropped while listing (e.g. a COCO annotation with an unknown category), reported as rejected boxes. */
+  rejectedCells?: string[];
   /** Rejected while listing (malformed row...): nothing is read. */
   rejectReason?: string;
   /** What to do with a label not in the scheme: reject the file (crops) or keep the cell unlabeled (boxes). */

@@ -20,7 +20,7 @@ export function placeCells(
   size: { width: number; height: number },
   resolveLabel: (raw: string) => SchemeClass | null,
 ): PlacedCells {
-  const placed: PlacedCells = { cells: [], rejectedBoxes: [], clipped: 0, unlabeled: 0, warnings: [] };
+  const placed: PlacedCells = { cells: [], rejectedBoxes: [...(entry.rejectedCells ?? [])], clipped: 0, unlabeled: 0, warnings: [] };
   const declared = entry.declaredSize;
   if (declared && (declared.width !== size.width || declared.height !== size.height)) {
     placed.warnings.push(

@@ -38,9 +38,11 @@ export async function readManifestSource(file: string): Promise<ImportEntry[]> {
     const line = lines[i]!;
     if (line.trim() === "") continue;
     const lineNo = i + 1;
-    const origin = `line ${lineNo}`;
+    // Reasons name the manifest as well as the line; a row's own file (when it has one) is what is rejected.
+    const origin = `${name} line ${lineNo}`;
+    let rowFile = "";
     const rejected = (reason: string): ImportEntry => ({
-      file: `${name}:${lineNo}`,
+      file: rowFile || `${name}:${lineNo}`,
       origin,
       root,
       rootName: ROOT_NAME,
@@ -60,6 +62,7 @@ export async function readManifestSource(file: string): Promise<ImportEntry[]> {
       entries.push(rejected(`malformed CSV row (${firstLine((error as Error).message).replace(/\s*at line \d+/, "")})`));
       continue;
     }
+    rowFile = (fields[columns.indexOf("file")] ?? "").trim();
     if (fields.length !== columns.length) {
       entries.push(rejected(`malformed CSV row: expected ${columns.length} columns, found ${fields.length}`));
       continue;
