@@ -120,7 +120,7 @@ async function ensureDemoUser(
   await db.transaction(async (tx) => {
     const [enabled] = await tx
       .update(user)
-      .set({ passwordHash })
+      .set({ passwordHash, disabledAt: null })
       .where(and(eq(user.id, created.id), isNull(user.passwordHash)))
       .returning({ id: user.id });
     if (enabled) await recordDemoAudit(tx, enabled.id, "user.demo-enable", { canSignIn: false }, { canSignIn: true });
@@ -138,7 +138,7 @@ export async function disableDemoUsers(db: Db): Promise<string[]> {
   return db.transaction(async (tx) => {
     const disabled = await tx
       .update(user)
-      .set({ passwordHash: null })
+      .set({ passwordHash: null, disabledAt: new Date() })
       .where(
         and(
           inArray(
