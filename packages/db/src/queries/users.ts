@@ -76,11 +76,22 @@ export async function findUserByEmail(db: DbOrTx, email: string) {
   return row;
 }
 
-/** Returns the user when the password matches and the account is not disabled; never returns the hash. */
-export async function authenticateUser(db: DbOrTx, email: string, password: string): Promise<PublicUser | null> {
+export type CredentialCheck = { status: "ok"; user: PublicUser } | { status: "wrong" } | { status: "disabled" };
+
+/**
+ * Checks a sign-in. "disabled" is reported only after the password matched, so it tells nothing about
+ * an account to someone who does not know its password. Never returns the hash.
+ */
+export async function checkCredentials(db: DbOrTx, email: string, password: string): Promise<CredentialCheck> {
   const row = await findUserByEmail(db, email);
-  if (!row?.passwordHash || row.disabledAt) return null;
-  return (await verifyPassword(password, row.passwordHash)) ? toPublicUser(row) : null;
+  if (!row?.passwordHash || !(await verifyPassword(password, row.passwordHash))) return { status: "wrong" };
+  return row.disabledAt ? { status: "disabled" } : { status: "ok", user: toPublicUser(row) };
+}
+
+/** Returns the user when the password matches and the account is not disabled. */
+export async function authenticateUser(db: DbOrTx, email: string, password: string): Promise<PublicUser | null> {
+  const check = await checkCredentials(db, email, password);
+  return check.status === "ok" ? check.user : null;
 }
 
 export async function addInstitutionMember(

@@ -5,7 +5,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from "../errors";
 import { recordAudit } from "../queries/audit";
 import { hashPassword, type PublicUser } from "../queries/users";
 import { user } from "../schema";
-import { isDemoEmail } from "../seed/seed-demo";
+import { isDemoEmail } from "../seed/demo-logins";
 import { withOrigin, type AdminActor } from "./admin-actor";
 
 export const MIN_PASSWORD_LENGTH = 12;
