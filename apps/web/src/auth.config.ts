@@ -1,6 +1,9 @@
 import type { NextAuthConfig } from "next-auth";
 import { getEnv } from "./env";
 
+/** CredentialsSignin code of a sign-in refused because the account is disabled. */
+export const ACCOUNT_DISABLED_CODE = "account_disabled";
+
 /**
  * The part of the Auth.js configuration that needs no database: shared by proxy.ts (which only
  * decodes the session cookie) and auth.ts (which adds the credentials provider).

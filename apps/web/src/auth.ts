@@ -1,14 +1,19 @@
-import { authenticateUser } from "@hemaloop/db/queries";
-import NextAuth from "next-auth";
+import { checkCredentials } from "@hemaloop/db/queries";
+import NextAuth, { CredentialsSignin } from "next-auth";
 import Credentials from "next-auth/providers/credentials";
 import { z } from "zod";
-import { baseAuthConfig } from "./auth.config";
+import { ACCOUNT_DISABLED_CODE, baseAuthConfig } from "./auth.config";
 import { getDb } from "./server/db";
 
 const credentialsSchema = z.object({
   email: z.email().max(320),
   password: z.string().min(1).max(1024),
 });
+
+/** The password was right but the account is disabled: the sign-in form says so instead of "wrong password". */
+export class AccountDisabledSignin extends CredentialsSignin {
+  override code = ACCOUNT_DISABLED_CODE;
+}
 
 /** Lazy config: the environment and the database are touched on the first request, not at build. */
 export const { handlers, auth, signIn, signOut } = NextAuth(() => {
@@ -21,8 +26,10 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => {
         async authorize(raw) {
           const parsed = credentialsSchema.safeParse(raw);
           if (!parsed.success) return null;
-          const user = await authenticateUser(await getDb(), parsed.data.email, parsed.data.password);
-          if (!user) return null;
+          const check = await checkCredentials(await getDb(), parsed.data.email, parsed.data.password);
+          if (check.status === "disabled") throw new AccountDisabledSignin();
+          if (check.status !== "ok") return null;
+          const { user } = check;
           return { id: user.id, email: user.email, name: user.name, isSystemAdmin: user.isSystemAdmin };
         },
       }),

@@ -102,14 +102,37 @@ describe("npm run admin -- create-admin (embedded PGlite data dir)", () => {
 
     const usage = await runAdminCli(["make-admin", "--email", "x@example.org"], env);
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain("usage: npm run admin -- create-admin --email <email>");
+    expect(usage.stderr).toContain('error: unknown command "make-admin"');
+    expect(usage.stderr).toMatch(/^ {2}create-admin +create a system admin/m);
+
+    // Scripted set-up: a user created and disabled by the same process an operator would run.
+    const added = await runAdminCli(["user", "add", "--email", "ann@example.org", "--name", "Ann"], {
+      ...env,
+      HEMALOOP_USER_PASSWORD: "ann's long password",
+    });
+    expect(added.stderr).toBe("");
+    expect(added.stdout).toContain("created user ann@example.org (Ann)");
+    const disabled = await runAdminCli(["user", "disable", "--email", "ann@example.org"], env);
+    expect([disabled.code, disabled.stdout.trim()]).toEqual([0, "disabled ann@example.org; their labels and history are kept"]);
 
     const handle = await createDb({ dataDir: path.join(tmp, "data", "pglite") });
     try {
       expect(await authenticateUser(handle.db, "lead@example.org", password!)).toMatchObject({ name: "First Lead", isSystemAdmin: true });
       expect(await authenticateUser(handle.db, "lead@example.org", "a different password")).toBeNull();
+      expect(await authenticateUser(handle.db, "ann@example.org", "ann's long password")).toBeNull();
+      const [ann] = await handle.db.select().from(user).where(eq(user.email, "ann@example.org"));
+      expect(ann!.disabledAt).toBeInstanceOf(Date);
     } finally {
       await handle.close();
     }
   }, 240_000);
+});
+
+describe("npm run admin -- --help", () => {
+  it("prints a command's usage without touching a database", async () => {
+    const help = await runAdminCli(["user", "disable", "--help"], { HEMALOOP_DATA_DIR: "/nonexistent/never-created" });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("usage: npm run admin -- user disable --email <email>");
+    expect(help.stdout).toContain("via: system");
+  }, 60_000);
 });

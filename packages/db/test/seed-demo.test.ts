@@ -102,6 +102,7 @@ describeEachDb("demo seed", (kind) => {
     expect(await demoAudit("user.demo-disable")).toBe(3);
     // The accounts stay (their labels and memberships point at them); only the password is gone.
     expect(await t.db.select({ n: count() }).from(user).where(isNotNull(user.passwordHash))).toEqual([{ n: 1 }]);
+    expect(await t.db.select({ n: count() }).from(user).where(isNotNull(user.disabledAt))).toEqual([{ n: DEMO_LOGINS.length }]);
     expect(await authenticateUser(t.db, "real@example.org", "a real password")).toEqual(other);
     // Idempotent: nothing left to disable, no new events.
     expect(await disableDemoUsers(t.db)).toEqual([]);
@@ -111,5 +112,6 @@ describeEachDb("demo seed", (kind) => {
     expect(again.projectId).toBe(first.projectId);
     for (const login of DEMO_LOGINS) expect(await authenticateUser(t.db, login.email, login.password)).not.toBeNull();
     expect(await demoAudit("user.demo-enable")).toBe(3);
+    expect(await t.db.select({ n: count() }).from(user).where(isNotNull(user.disabledAt))).toEqual([{ n: 0 }]);
   });
 });

@@ -1,7 +1,8 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import type { ReactNode } from "react";
-import { auth, signOut } from "../auth";
+import { signOut } from "../auth";
+import { getSessionState } from "../server/session";
 import "./globals.css";
 import { Providers } from "./providers";
 
@@ -16,14 +17,15 @@ async function signOutAction() {
 }
 
 export default async function RootLayout({ children }: { children: ReactNode }) {
-  const session = await auth();
+  // The database's view, not the cookie's: a disabled user is not shown as signed in.
+  const session = await getSessionState();
   return (
     <html lang="en">
       <body>
         <header className="topbar">
           <Link href="/">HemaLoop</Link>
           <span className="spacer" />
-          {session?.user?.id ? (
+          {session.status === "active" ? (
             <>
               <span data-testid="current-user">{session.user.name || session.user.email}</span>
               <form action={signOutAction}>

@@ -1,6 +1,8 @@
 import { TRPCError } from "@trpc/server";
 import { forbidden, notFound, redirect } from "next/navigation";
 import { cache } from "react";
+import { getSessionState } from "../server/session";
+import { DISABLED_SIGN_IN_PATH } from "../server/session-state";
 import { createTrpcContext } from "../server/trpc/context";
 import { createCaller } from "../server/trpc/root";
 
@@ -13,7 +15,8 @@ export async function load<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (error) {
     if (error instanceof TRPCError) {
-      if (error.code === "UNAUTHORIZED") redirect("/sign-in");
+      // A session cookie whose user is disabled lands on a sign-in page that says so.
+      if (error.code === "UNAUTHORIZED") redirect((await getSessionState()).status === "disabled" ? DISABLED_SIGN_IN_PATH : "/sign-in");
       if (error.code === "NOT_FOUND") notFound();
       if (error.code === "FORBIDDEN") forbidden();
     }

@@ -1,4 +1,4 @@
-import { and, count, eq, isNotNull } from "drizzle-orm";
+import { and, count, eq, isNotNull, isNull } from "drizzle-orm";
 import type { Db, DbOrTx } from "../client";
 import { ConflictError, InvalidInputError } from "../errors";
 import { recordAudit } from "../queries/audit";
@@ -43,6 +43,6 @@ export async function countActiveSystemAdmins(db: DbOrTx): Promise<number> {
   const [row] = await db
     .select({ n: count() })
     .from(user)
-    .where(and(eq(user.isSystemAdmin, true), isNotNull(user.passwordHash)));
+    .where(and(eq(user.isSystemAdmin, true), isNotNull(user.passwordHash), isNull(user.disabledAt)));
   return row?.n ?? 0;
 }

@@ -33,6 +33,22 @@ export async function getPublicUserById(db: DbOrTx, id: string): Promise<PublicU
   return row ?? null;
 }
 
+/**
+ * What a session's user id stands for now, read on every request (one primary-key select): a disabled or
+ * deleted account ends the session at once, though its JWT stays valid until it expires.
+ */
+export type SessionUserState = { status: "active"; user: PublicUser } | { status: "disabled" };
+
+export async function loadSessionUserState(db: DbOrTx, id: string): Promise<SessionUserState> {
+  const [row] = await db
+    .select({ id: user.id, email: user.email, name: user.name, isSystemAdmin: user.isSystemAdmin, disabledAt: user.disabledAt })
+    .from(user)
+    .where(eq(user.id, id));
+  if (!row || row.disabledAt) return { status: "disabled" };
+  const { disabledAt: _disabledAt, ...active } = row;
+  return { status: "active", user: active };
+}
+
 /** Creates the user or, when the email exists, returns it unchanged (seeding is idempotent). */
 export async function ensureUser(
   db: DbOrTx,
@@ -60,11 +76,22 @@ export async function findUserByEmail(db: DbOrTx, email: string) {
   return row;
 }
 
-/** Returns the user when the password matches; never returns the hash. */
-export async function authenticateUser(db: DbOrTx, email: string, password: string): Promise<PublicUser | null> {
+export type CredentialCheck = { status: "ok"; user: PublicUser } | { status: "wrong" } | { status: "disabled" };
+
+/**
+ * Checks a sign-in. "disabled" is reported only after the password matched, so it tells nothing about
+ * an account to someone who does not know its password. Never returns the hash.
+ */
+export async function checkCredentials(db: DbOrTx, email: string, password: string): Promise<CredentialCheck> {
   const row = await findUserByEmail(db, email);
-  if (!row?.passwordHash) return null;
-  return (await verifyPassword(password, row.passwordHash)) ? toPublicUser(row) : null;
+  if (!row?.passwordHash || !(await verifyPassword(password, row.passwordHash))) return { status: "wrong" };
+  return row.disabledAt ? { status: "disabled" } : { status: "ok", user: toPublicUser(row) };
+}
+
+/** Returns the user when the password matches and the account is not disabled. */
+export async function authenticateUser(db: DbOrTx, email: string, password: string): Promise<PublicUser | null> {
+  const check = await checkCredentials(db, email, password);
+  return check.status === "ok" ? check.user : null;
 }
 
 export async function addInstitutionMember(

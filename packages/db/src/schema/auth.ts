@@ -1,4 +1,4 @@
-import { boolean, index, pgEnum, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { boolean, index, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { createdAt, id, updatedAt } from "./columns";
 
 export const institutionRole = pgEnum("institution_role", ["admin", "member"]);
@@ -23,6 +23,9 @@ export const user = pgTable(
     // scrypt hash "salt:hash" (hex); null for accounts that cannot sign in with a password (system users)
     passwordHash: text(),
     isSystemAdmin: boolean().notNull().default(false),
+    // Users are disabled, never deleted: their labels, label history and audit trail keep pointing at them.
+    // null = active; a disabled user cannot sign in and their existing session stops on its next request.
+    disabledAt: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -25,7 +25,7 @@ export const dataset = pgTable(
     magnification: text(),
     licence: text(),
     attribution: text(),
-    createdBy: uuid().references(() => user.id, { onDelete: "set null" }),
+    createdBy: uuid().references(() => user.id, { onDelete: "restrict" }),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("dataset_institution_name_uq").on(t.institutionId, t.name), index("dataset_scheme_idx").on(t.schemeId)],
@@ -80,7 +80,7 @@ export const cell = pgTable(
     points: jsonb().$type<PolygonPoints>(),
     /** Free text from the source (e.g. PBC file-name prefix, VOC class name). */
     sourceLabel: text(),
-    createdBy: uuid().references(() => user.id, { onDelete: "set null" }),
+    createdBy: uuid().references(() => user.id, { onDelete: "restrict" }),
     createdAt: createdAt(),
   },
   (t) => [index("cell_image_idx").on(t.imageId)],

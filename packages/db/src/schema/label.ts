@@ -24,7 +24,8 @@ export const label = pgTable(
     classId: uuid()
       .notNull()
       .references(() => cellClass.id, { onDelete: "restrict" }),
-    readerId: uuid().references(() => user.id, { onDelete: "cascade" }),
+    // restrict: deleting a reader would silently change consensus; users are disabled instead.
+    readerId: uuid().references(() => user.id, { onDelete: "restrict" }),
     source: labelSource().notNull(),
     version: integer().notNull().default(1),
     createdAt: createdAt(),
@@ -51,7 +52,7 @@ export const labelHistory = pgTable(
       .references(() => cellClass.id, { onDelete: "restrict" }),
     previousClassId: uuid().references(() => cellClass.id, { onDelete: "restrict" }),
     source: labelSource().notNull(),
-    actorId: uuid().references(() => user.id, { onDelete: "set null" }),
+    actorId: uuid().references(() => user.id, { onDelete: "restrict" }),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("label_history_label_version_uq").on(t.labelId, t.version)],

@@ -47,7 +47,7 @@ export const modelVersion = pgTable(
     collapseReasons: jsonb().$type<string[]>(),
     /** The train job that created it: a stale sweep fails the versions a dead worker left `training`. */
     jobId: uuid().references((): AnyPgColumn => job.id, { onDelete: "set null" }),
-    createdBy: uuid().references(() => user.id, { onDelete: "set null" }),
+    createdBy: uuid().references(() => user.id, { onDelete: "restrict" }),
     createdAt: createdAt(),
   },
   (t) => [index("model_version_project_idx").on(t.projectId, t.createdAt), index("model_version_job_idx").on(t.jobId)],
@@ -97,7 +97,7 @@ export const job = pgTable(
     cancelRequested: boolean().notNull().default(false),
     error: text(),
     logs: jsonb().$type<JobLogLine[]>().notNull().default([]),
-    createdBy: uuid().references(() => user.id, { onDelete: "set null" }),
+    createdBy: uuid().references(() => user.id, { onDelete: "restrict" }),
     createdAt: createdAt(),
     startedAt: timestamp({ withTimezone: true }),
     finishedAt: timestamp({ withTimezone: true }),

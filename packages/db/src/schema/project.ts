@@ -28,7 +28,7 @@ export const project = pgTable(
     settings: jsonb().$type<ProjectSettings>().notNull().default({}),
     /** Published model version (never one the collapse guard rejected). */
     currentModelVersionId: uuid().references((): AnyPgColumn => modelVersion.id, { onDelete: "set null" }),
-    createdBy: uuid().references(() => user.id, { onDelete: "set null" }),
+    createdBy: uuid().references(() => user.id, { onDelete: "restrict" }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

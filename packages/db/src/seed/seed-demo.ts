@@ -8,19 +8,10 @@ import { recordAudit } from "../queries/audit";
 import { addInstitutionMember, ensureUser, findUserByEmail, hashPassword, type PublicUser } from "../queries/users";
 import { user } from "../schema";
 import type { Storage } from "../storage/storage";
+import { DEMO_ANNOTATOR_LOGIN, DEMO_LOGIN, DEMO_LOGINS, DEMO_REVIEWER_LOGIN } from "./demo-logins";
 
-/** The login printed by `npm start`. Demo credentials only: never used outside the demo seed. */
-export const DEMO_LOGIN = { email: "demo@hemaloop.local", password: "hemaloop-demo" } as const;
-export const DEMO_ANNOTATOR_LOGIN = { email: "annotator@hemaloop.local", password: "hemaloop-annotator" } as const;
-export const DEMO_REVIEWER_LOGIN = { email: "reviewer@hemaloop.local", password: "hemaloop-reviewer" } as const;
+export { DEMO_ANNOTATOR_LOGIN, DEMO_LOGIN, DEMO_LOGINS, DEMO_REVIEWER_LOGIN, isDemoEmail } from "./demo-logins";
 export const DEMO_PROJECT_SLUG = "pbc-demo";
-/** Every account whose password is published in the README: they may only sign in in demo mode. */
-export const DEMO_LOGINS = [DEMO_LOGIN, DEMO_ANNOTATOR_LOGIN, DEMO_REVIEWER_LOGIN] as const;
-
-export function isDemoEmail(email: string): boolean {
-  const normalized = email.trim().toLowerCase();
-  return DEMO_LOGINS.some((login) => login.email === normalized);
-}
 
 export const DEMO_PBC = {
   institution: "Hospital Clinic Barcelona (demo)",
@@ -120,7 +111,7 @@ async function ensureDemoUser(
   await db.transaction(async (tx) => {
     const [enabled] = await tx
       .update(user)
-      .set({ passwordHash })
+      .set({ passwordHash, disabledAt: null })
       .where(and(eq(user.id, created.id), isNull(user.passwordHash)))
       .returning({ id: user.id });
     if (enabled) await recordDemoAudit(tx, enabled.id, "user.demo-enable", { canSignIn: false }, { canSignIn: true });
@@ -138,7 +129,7 @@ export async function disableDemoUsers(db: Db): Promise<string[]> {
   return db.transaction(async (tx) => {
     const disabled = await tx
       .update(user)
-      .set({ passwordHash: null })
+      .set({ passwordHash: null, disabledAt: new Date() })
       .where(
         and(
           inArray(

@@ -7,3 +7,7 @@ export * from "./actor";
 export * from "./job-service";
 export * from "./label-service";
 export * from "./model-service";
+export * from "./admin-actor";
+export * from "./institution-service";
+export * from "./project-service";
+export * from "./user-service";

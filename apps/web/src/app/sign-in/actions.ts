@@ -1,15 +1,11 @@
 "use server";
 
-import { AuthError } from "next-auth";
+import { AuthError, CredentialsSignin } from "next-auth";
+import { ACCOUNT_DISABLED_CODE } from "../../auth.config";
 import { signIn } from "../../auth";
+import { safeCallbackUrl } from "../../server/session-state";
 
 export type SignInState = { error: string | null; email: string };
-
-/** Only same-site relative paths are followed after sign-in (no open redirects). */
-function safeCallback(value: FormDataEntryValue | null): string {
-  const v = typeof value === "string" ? value : "";
-  return v.startsWith("/") && !v.startsWith("//") && !v.startsWith("/\\") ? v : "/";
-}
 
 /** A text field of the form; a file posted under that name reads as empty, not as "[object File]". */
 function formText(formData: FormData, name: string): string {
@@ -22,9 +18,12 @@ export async function signInAction(_prev: SignInState, formData: FormData): Prom
   const password = formText(formData, "password");
   if (!email || !password) return { error: "Enter your email and password.", email };
   try {
-    await signIn("credentials", { email, password, redirectTo: safeCallback(formData.get("callbackUrl")) });
+    await signIn("credentials", { email, password, redirectTo: safeCallbackUrl(formData.get("callbackUrl")) });
   } catch (error) {
     // A successful sign-in throws Next's redirect, which must propagate.
+    if (error instanceof CredentialsSignin && error.code === ACCOUNT_DISABLED_CODE) {
+      return { error: "Your account has been disabled. Ask your administrator to enable it.", email };
+    }
     if (error instanceof AuthError) {
       return { error: error.type === "CredentialsSignin" ? "Wrong email or password." : "Sign-in failed. Try again.", email };
     }

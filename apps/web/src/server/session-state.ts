@@ -1,0 +1,37 @@
+import type { DbOrTx } from "@hemaloop/db/client";
+import { loadSessionUserState, type SessionUserState } from "@hemaloop/db/queries";
+import type { SessionUser } from "./trpc/init";
+
+/** signed-out: no session cookie; disabled: the cookie names a user who is disabled or no longer exists. */
+export type SessionState = { status: "signed-out" } | SessionUserState;
+
+/** What the session's user id stands for on this request: the JWT only names a user, the database decides. */
+export async function resolveSessionState(db: DbOrTx, userId: string | null | undefined): Promise<SessionState> {
+  if (!userId) return { status: "signed-out" };
+  return loadSessionUserState(db, userId);
+}
+
+/** The user procedures see: a disabled user is treated as signed out (UNAUTHORIZED). */
+export function sessionUserOf(state: SessionState): SessionUser | null {
+  return state.status === "active" ? state.user : null;
+}
+
+export const DISABLED_SIGN_IN_PATH = "/sign-in?reason=disabled";
+
+/** Only same-site relative paths are followed (no open redirects). */
+export function safeCallbackUrl(value: unknown): string {
+  return typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\") ? value : "/";
+}
+
+/**
+ * The sign-in page: an active session goes on to its callback; a disabled one stays here and is told why
+ * (sending it on would bounce it straight back: the redirect loop of a JWT whose user is gone).
+ */
+export function decideSignInPage(
+  state: SessionState,
+  params: { callbackUrl?: unknown; reason?: unknown },
+): { redirectTo: string } | { callbackUrl: string; disabled: boolean } {
+  const callbackUrl = safeCallbackUrl(params.callbackUrl);
+  if (state.status === "active") return { redirectTo: callbackUrl };
+  return { callbackUrl, disabled: state.status === "disabled" || params.reason === "disabled" };
+}
