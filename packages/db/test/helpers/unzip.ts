@@ -1,6 +1,5 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Readable } from "node:stream";
 import { buffer as readAll } from "node:stream/consumers";
 import yauzl from "yauzl";
 
