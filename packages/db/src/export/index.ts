@@ -75,3 +75,4 @@ function countExport(data: ExportData, format: ExportFormat): ExportCounts {
     leftOut: { ...data.leftOut, noBox: data.cells.length - written.length },
   };
 }
+export * from "./export-params";
