@@ -5,6 +5,7 @@ import path from "node:path";
 import { buffer as readAll } from "node:stream/consumers";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { collectExportCells, createCocoStream, createManifestZip, createVocZip, startExport } from "../src/export";
+import { cropImageWithSharp } from "../src/export/crop-image-sharp";
 import { importImages } from "../src/import";
 import { saveLabel } from "../src/queries/labels";
 import { getSchemeByKey } from "../src/queries/schemes";
@@ -138,7 +139,7 @@ describeEachDb("export: COCO, Pascal VOC and CSV manifest of the demo project", 
   it("CSV manifest zip round trip: one crop per cell, re-imported with the same labels per class", async () => {
     const data = await collectExportCells(t.db, { scope: scope(), labels: { kind: "imported" } });
     const dir = path.join(tmp, "csv");
-    const names = await extractZip(await readAll(createManifestZip(data, storage)), dir);
+    const names = await extractZip(await readAll(createManifestZip(data, storage, cropImageWithSharp)), dir);
     expect(names.filter((n) => n.startsWith("images/"))).toHaveLength(data.cells.length);
     const result = await importImages(t.db, storage, {
       source: { kind: "manifest", file: path.join(dir, "manifest.csv") },
@@ -248,6 +249,14 @@ describeEachDb("export: COCO, Pascal VOC and CSV manifest of the demo project", 
       after: { format: "voc", labels: { kind: "imported" }, scheme: "wbc-5", counts: started.counts },
     });
     expect(started.counts.leftOut.unmapped).toBeGreaterThan(0);
+  });
+
+  it("a CSV export without a cropper (the web app may not load sharp) leaves field boxes out and counts them", async () => {
+    const started = await startExport(t.db, storage, { scope: scope(), labels: { kind: "imported" }, format: "csv", actorId: null });
+    const files = await readZip(await readAll(started.stream));
+    const rows = files.get("manifest.csv")!.toString("utf8").trim().split("\n").slice(1);
+    expect(rows).toHaveLength(demo.pbc.labels);
+    expect(started.counts).toMatchObject({ cells: demo.pbc.labels, leftOut: { noBox: demo.bccd.labels } });
   });
 
   it("a missing original fails the zip stream instead of producing a truncated archive", async () => {

@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { DomainError } from "../errors";
+import { cropImageWithSharp } from "../export/crop-image-sharp";
 import { exportFormats, exportLabelsParam, findDatasetByIdOrName, startExport, toLabelChoice, type ExportScope } from "../export";
 import { getProjectBySlug } from "../queries/projects";
 import { findUserByEmail } from "../queries/users";
@@ -93,7 +94,14 @@ async function main() {
     const labels = await toLabelChoice(args.labels, async (email) => (await findUserByEmail(db, email))?.id ?? null);
     console.error(`[export] ${args.format} from ${where}, storage ${storage.location} -> ${out}`);
     // The operator at the console is not a user of the app: the audit event has no actor.
-    const started = await startExport(db, storage, { scope, labels, schemeKey: args.scheme, format: args.format, actorId: null });
+    const started = await startExport(db, storage, {
+      scope,
+      labels,
+      schemeKey: args.scheme,
+      format: args.format,
+      actorId: null,
+      cropImage: cropImageWithSharp,
+    });
     // Written next to the target and renamed, so a failed export never leaves a file that looks complete.
     await pipeline(started.stream, createWriteStream(partial));
     await rename(partial, out);

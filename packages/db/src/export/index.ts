@@ -4,12 +4,12 @@ import { recordAudit } from "../queries/audit";
 import type { Storage } from "../storage/storage";
 import { collectExportCells, type CollectExportOptions, type ExportData } from "./collect-export-cells";
 import { createCocoStream } from "./write-coco";
-import { createManifestZip } from "./write-manifest-csv";
+import { createManifestZip, manifestCells, type CropImage } from "./write-manifest-csv";
 import { createVocZip, hasArea } from "./write-voc";
 
 export * from "./collect-export-cells";
 export { createCocoStream } from "./write-coco";
-export { createManifestZip, MANIFEST_COLUMNS } from "./write-manifest-csv";
+export { createManifestZip, MANIFEST_COLUMNS, type CropImage } from "./write-manifest-csv";
 export { createVocZip } from "./write-voc";
 
 export const exportFormats = ["coco", "voc", "csv"] as const;
@@ -18,7 +18,7 @@ export type ExportFormat = (typeof exportFormats)[number];
 export type ExportCounts = {
   cells: number;
   images: number;
-  /** Cells not written: label maps to nothing in the target scheme, no label of the chosen kind, or no area (points, in VOC/CSV). */
+  /** Cells not written: label maps to nothing in the target scheme, no label of the chosen kind, no area (points, in VOC/CSV) or a field box in a CSV export made without a cropper. */
   leftOut: { unmapped: number; unlabeled: number; noBox: number };
 };
 
@@ -38,6 +38,8 @@ const formatInfo: Record<ExportFormat, { contentType: string; fileExtension: str
 export type StartExportOptions = CollectExportOptions & {
   format: ExportFormat;
   actorId: string | null;
+  /** Needed for field boxes in CSV exports (see crop-image-sharp.ts); without it they are counted as noBox. */
+  cropImage?: CropImage;
 };
 
 /**
@@ -46,7 +48,7 @@ export type StartExportOptions = CollectExportOptions & {
  */
 export async function startExport(db: DbOrTx, storage: Storage, options: StartExportOptions): Promise<StartedExport> {
   const data = await collectExportCells(db, options);
-  const counts = countExport(data, options.format);
+  const counts = countExport(data, options.format, options.cropImage !== undefined);
   const scope =
     "projectId" in options.scope
       ? { entityType: "project", entityId: options.scope.projectId }
@@ -62,12 +64,12 @@ export async function startExport(db: DbOrTx, storage: Storage, options: StartEx
       ? createCocoStream(data)
       : options.format === "voc"
         ? createVocZip(data, storage)
-        : createManifestZip(data, storage);
+        : createManifestZip(data, storage, options.cropImage);
   return { stream, ...formatInfo[options.format], counts };
 }
 
-function countExport(data: ExportData, format: ExportFormat): ExportCounts {
-  const written = format === "coco" ? data.cells : data.cells.filter(hasArea);
+function countExport(data: ExportData, format: ExportFormat, canCrop: boolean): ExportCounts {
+  const written = format === "coco" ? data.cells : format === "voc" ? data.cells.filter(hasArea) : manifestCells(data, canCrop);
   const imageIds = new Set(written.map((c) => c.imageId));
   return {
     cells: written.length,
@@ -76,3 +78,4 @@ function countExport(data: ExportData, format: ExportFormat): ExportCounts {
   };
 }
 export * from "./export-params";
+export { createModelArchive, type ModelArchive } from "./model-archive";
