@@ -50,6 +50,20 @@ export default async function ProjectPage({ params }: Props) {
         </nav>
       </div>
       {project.project.description ? <p>{project.project.description}</p> : null}
+      {canTrain ? (
+        <p className="muted small" data-testid="export-links">
+          Export consensus labels:{" "}
+          {(["coco", "voc", "csv"] as const).map((format, i) => (
+            <span key={format}>
+              {i > 0 ? " · " : null}
+              <a href={`/api/projects/${slug}/export?format=${format}&labels=consensus`} download>
+                {format === "coco" ? "COCO JSON" : format === "voc" ? "Pascal VOC (zip)" : "CSV manifest (zip)"}
+              </a>
+            </span>
+          ))}{" "}
+          (other label choices and schemes: docs/export.md)
+        </p>
+      ) : null}
 
       <div className="grid-2">
         <section className="panel" aria-labelledby="class-counts">

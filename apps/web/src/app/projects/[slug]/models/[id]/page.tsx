@@ -59,6 +59,11 @@ export default async function ModelPage({ params }: Props) {
             {history.length ? ` · ${history.length} epochs${m?.stopReason ? ` (${m.stopReason})` : ""}` : ""}
           </p>
         </div>
+        {mv.hasArtifact ? (
+          <a className="button" href={`/api/projects/${slug}/models/${mv.id}/download`} download data-testid="model-download">
+            Download (zip)
+          </a>
+        ) : null}
         {canPublish && mv.status === "ready" && !mv.isCurrent ? (
           <PublishButton projectId={project.project.id} modelVersionId={mv.id} name={mv.name} />
         ) : null}
