@@ -2,7 +2,9 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import postgres from "postgres";
+import type { z } from "zod";
 import { createDb, type DbHandle } from "../client";
 import { ensurePrivateDir, resolveDbConfig, type RuntimeConfig } from "../runtime-config";
 import { seedBuiltInSchemes } from "../seed/seed-schemes";
@@ -83,4 +85,36 @@ export function runCli(main: () => Promise<void>): void {
       process.exit(1);
     },
   );
+}
+
+/**
+ * Parses `--name value` string options (plus `--help`/`-h`, which prints the usage and exits) and
+ * validates them with `schema`. Unknown options and schema failures are CliErrors (exit 2) that end
+ * with the usage text.
+ */
+export function parseCliOptions<T>(argv: string[], names: readonly string[], schema: z.ZodType<T>, usage: string): T {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: "boolean", short: "h" },
+        ...Object.fromEntries(names.map((name) => [name, { type: "string" } as const])),
+      },
+    }));
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\n${usage}`, 2);
+  }
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => (i.path.length ? `--${i.path.join(".")}: ${i.message}` : i.message));
+    throw new CliError(`${problems.join("; ")}\n${usage}`, 2);
+  }
+  return parsed.data;
 }

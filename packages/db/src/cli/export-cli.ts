@@ -4,7 +4,6 @@ import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { DomainError } from "../errors";
 import { cropImageWithSharp } from "../export/crop-image-sharp";
@@ -13,7 +12,7 @@ import { getProjectBySlug } from "../queries/projects";
 import { findUserByEmail } from "../queries/users";
 import { resolveRuntimeConfig } from "../runtime-config";
 import { createStorage } from "../storage";
-import { CliError, openMigratedDb, repoRoot, runCli } from "./cli-support";
+import { CliError, openMigratedDb, parseCliOptions, repoRoot, runCli } from "./cli-support";
 
 const USAGE = `usage: npm run export -- (--project <slug> | --dataset <id-or-name>) --format coco|voc|csv
          --labels imported|consensus|adjudicated|reader:<email> [--scheme <key>] --out <path>
@@ -37,35 +36,12 @@ const argsSchema = z
   .refine((a) => [a.project, a.dataset].filter(Boolean).length === 1, { message: "give exactly one of --project, --dataset" });
 
 function parseCliArgs(argv: string[]) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: "boolean", short: "h" },
-        ...Object.fromEntries(
-          ["project", "dataset", "format", "labels", "scheme", "out", "database-url", "storage-dir"].map((name) => [
-            name,
-            { type: "string" } as const,
-          ]),
-        ),
-      },
-    }));
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n${USAGE}`, 2);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const parsed = argsSchema.safeParse(values);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => (i.path.length ? `--${i.path.join(".")}: ${i.message}` : i.message));
-    throw new CliError(`${problems.join("; ")}\n${USAGE}`, 2);
-  }
-  return parsed.data;
+  return parseCliOptions(
+    argv,
+    ["project", "dataset", "format", "labels", "scheme", "out", "database-url", "storage-dir"],
+    argsSchema,
+    USAGE,
+  );
 }
 
 async function main() {

@@ -1,13 +1,12 @@
 // npm run import -- (--dir <folder> | --manifest <file.csv> | --voc <folder> | --coco <file.json> [--images <dir>] | --zip <file.zip>) --institution <name> --dataset <name> --scheme <key>
 // Last stdout line: imported=<n> duplicates=<n> rejected=<n>. Progress goes to stderr.
 import path from "node:path";
-import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { z } from "zod";
 import { type ImportProgress, ImportSetupError, importImages, type ImportSource, validateImportSource } from "../import";
 import { resolveRuntimeConfig } from "../runtime-config";
 import { createStorage } from "../storage";
-import { CliError, openMigratedDb, repoRoot, runCli } from "./cli-support";
+import { CliError, openMigratedDb, parseCliOptions, repoRoot, runCli } from "./cli-support";
 
 const USAGE = `usage: npm run import -- (--dir <folder> | --manifest <file.csv> | --voc <folder> | --coco <file.json> [--images <dir>] | --zip <file.zip>)
          --institution <name> --dataset <name> --scheme <key>
@@ -56,61 +55,39 @@ const argsSchema = z
   })
   .refine((a) => !a.images || a.coco, { message: "--images goes with --coco" });
 
-const stringOption = { type: "string" } as const;
-
 function parseCliArgs(argv: string[]) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: "boolean", short: "h" },
-        ...Object.fromEntries(
-          [
-            "dir",
-            "manifest",
-            "voc",
-            "coco",
-            "images",
-            "zip",
-            "institution",
-            "dataset",
-            "scheme",
-            "database-url",
-            "storage-dir",
-            "max-pixels",
-            "kind",
-            "concurrency",
-            "site",
-            "device",
-            "stain",
-            "magnification",
-            "licence",
-            "attribution",
-            "description",
-            "label-map",
-            "zip-max-bytes",
-            "zip-max-entries",
-            "zip-max-ratio",
-          ].map((name) => [name, stringOption]),
-        ),
-      },
-    }));
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n${USAGE}`, 2);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const parsed = argsSchema.safeParse(values);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => (i.path.length ? `--${i.path.join(".")}: ${i.message}` : i.message));
-    throw new CliError(`${problems.join("; ")}\n${USAGE}`, 2);
-  }
-  return parsed.data;
+  return parseCliOptions(
+    argv,
+    [
+      "dir",
+      "manifest",
+      "voc",
+      "coco",
+      "images",
+      "zip",
+      "institution",
+      "dataset",
+      "scheme",
+      "database-url",
+      "storage-dir",
+      "max-pixels",
+      "kind",
+      "concurrency",
+      "site",
+      "device",
+      "stain",
+      "magnification",
+      "licence",
+      "attribution",
+      "description",
+      "label-map",
+      "zip-max-bytes",
+      "zip-max-entries",
+      "zip-max-ratio",
+    ],
+    argsSchema,
+    USAGE,
+  );
 }
 
 /** "Platelets=platelet,WBC=neutrophil" -> { Platelets: "platelet", WBC: "neutrophil" } */
