@@ -271,6 +271,13 @@ describe("determinism and input checks", () => {
     }
   });
 
+  it("caps TypiClust's k-means at maxClusters and still fills the batch", () => {
+    const many = { ...pool, labelledIds: ids(n).slice(0, 200) };
+    const batch = selectQueryBatch(many, { strategy: "typiclust", batchSize: 5, typiclust: { maxClusters: 8 } });
+    expect(batch.ids).toHaveLength(5);
+    expect(batch.rows.every((r) => r >= 200)).toBe(true);
+  });
+
   it("rejects mismatched shapes, unknown candidates, bad batch sizes and duplicate ids", () => {
     expect(() => selectQueryBatch({ ...pool, probabilities: probabilities.slice(1) }, { strategy: "entropy", batchSize: 1 })).toThrow(
       /rows/,

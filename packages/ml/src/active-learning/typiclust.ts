@@ -16,6 +16,12 @@ export interface TypiclustOptions {
    * handful of outliers that k-means gave a centre of their own. Default 5 (as in TypiClust).
    */
   minClusterSize?: number;
+  /**
+   * Cap on k = |labelled| + batch (as TypiClust's own code caps it at 500): k-means costs
+   * rows * k * dim per iteration, and past a few hundred labels this is no longer a cold start.
+   * Default 500.
+   */
+  maxClusters?: number;
 }
 
 /**
@@ -35,7 +41,7 @@ export function rankTypiclust(ctx: StrategyContext, options: TypiclustOptions = 
   const neighbours = options.neighbours ?? 20;
   const maxReference = options.maxReference ?? 1000;
   const minClusterSize = options.minClusterSize ?? 5;
-  const k = ctx.labelled.length + ctx.batchSize;
+  const k = Math.min(ctx.labelled.length + ctx.batchSize, Math.max(ctx.batchSize, options.maxClusters ?? 500));
   const clusters = runKMeans(embeddings, k, { seed: ctx.seed, maxIterations: ctx.kMeansIterations });
 
   const members: number[][] = Array.from({ length: clusters.k }, () => []);
