@@ -12,6 +12,10 @@ const benches = {
     what: "kill -9 a trainer, restart PostgreSQL, 50 label writers: lost / duplicated / stuck",
   },
   "lodocv-wbc5": { file: "apps/trainer/bench/lodocv-wbc5.ts", what: "wbc-5 LODOCV across PBC and the Zheng sites" },
+  "query-strategies": {
+    file: "packages/ml/bench/query-strategies.ts",
+    what: "active-learning strategies on 20k x 64 (k = 200), light-head fit and 100k re-score",
+  },
   "onnx-inference": { file: "packages/ml/bench/onnx-inference.ts", what: "ONNX Runtime vs tfjs inference throughput" },
   "temperature-scaling": { file: "packages/ml/bench/temperature-scaling.ts", what: "calibration before / after temperature scaling" },
   "train-throughput": { file: "packages/ml/bench/train-throughput.ts", what: "training images/s per backend and thread count" },

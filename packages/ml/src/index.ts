@@ -7,3 +7,4 @@ export * from "./metrics";
 export * from "./uncertainty";
 export * from "./lodocv";
 export * from "./onnx";
+export * from "./active-learning";
