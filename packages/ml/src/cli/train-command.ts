@@ -19,11 +19,12 @@ import {
   type AugmentOptions,
   type BalanceMode,
 } from "../data";
-import { backboneSchema, inputSizeSchema } from "../contracts";
+import { augmentSettingsSchema, backboneSchema, inputSizeSchema } from "../contracts";
 import {
   DEFAULT_TRAIN_CONFIG,
   predictImageSet,
   saveClassifierArtifacts,
+  toAugmentOptions,
   trainClassifier,
   type ScheduleName,
   type TrainConfig,
@@ -46,14 +47,17 @@ export const TRAIN_USAGE = `Usage: npm run ml -- train --data <folder|manifest.c
   [--backbone resnet|mobilenet-v2|small-cnn] [--input-size 64] [--epochs 40] [--batch-size 64]
   [--lr 0.2] [--optimizer sgd|adam] [--schedule one-cycle|cosine] [--weight-decay 5e-4]
   [--label-smoothing 0.1] [--dropout 0.2] [--alpha 0.35] [--val-fraction 0.1] [--test-fraction 0.2]
-  [--seed 42] [--time-budget-min 55] [--patience 8] [--balance sampler|weights|none]
+  [--seed 42] [--time-budget-min N (cap; off by default)] [--patience 8] [--balance sampler|weights|none]
   [--margin 0.15] [--pretrained <model dir>] [--frozen-epochs 3] [--no-calibrate] [--backend auto|tensorflow|wasm|cpu]
   [--zoom MIN,MAX (random zoom, off by default)] [--colour-jitter 0.1 (per-channel gain and bias)]
   [--workers 2] [--cache-dir <dir>] [--concurrency 4] [--limit N (subsample, for smoke tests)]`;
 
-/** CPU (wasm, 2 cores) defaults: the small ResNet recipe at 64 px, cut to a 55-minute budget. */
+/**
+ * CPU (wasm, 2 cores) defaults: the small ResNet recipe at 64 px. No time cap by default, so the
+ * same data, seed and options give the same run on any machine; --time-budget-min is an upper cap
+ * that stops training early (reported as stopReason "time-budget"), never a shorter schedule.
+ */
 export const CLI_TRAIN_DEFAULTS = {
-  timeBudgetMin: 55,
   valFraction: 0.1,
   testFraction: 0.2,
 };
@@ -146,7 +150,9 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
         }
       : {}),
   };
-  const timeBudgetMin = parseNumberOption(values["time-budget-min"], "time-budget-min", CLI_TRAIN_DEFAULTS.timeBudgetMin);
+  const timeBudgetMin =
+    values["time-budget-min"] === undefined ? undefined : parseNumberOption(values["time-budget-min"], "time-budget-min", 0);
+  if (timeBudgetMin !== undefined && !(timeBudgetMin > 0)) throw new Error(`--time-budget-min must be a positive number of minutes`);
   const valFraction = parseNumberOption(values["val-fraction"], "val-fraction", CLI_TRAIN_DEFAULTS.valFraction);
   const testFraction = parseNumberOption(values["test-fraction"], "test-fraction", CLI_TRAIN_DEFAULTS.testFraction);
   const margin = parseNumberOption(values.margin, "margin", DEFAULT_CROP_MARGIN);
@@ -173,11 +179,16 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
     signal,
   });
 
-  // The budget covers the whole command: what decoding used, plus a reserve for test and saving.
-  const elapsed = (performance.now() - t0) / 1000;
-  const reserve = 30 + split.test.length / 200;
-  config.timeBudgetSeconds = Math.max(60, timeBudgetMin * 60 - elapsed - reserve);
-  logLine(`[train] ${config.backbone} @${config.inputSize}px, budget ${(config.timeBudgetSeconds / 60).toFixed(1)} min for epochs`);
+  if (timeBudgetMin !== undefined) {
+    // The cap covers the whole command: what decoding used, plus a reserve for test and saving.
+    const elapsed = (performance.now() - t0) / 1000;
+    const reserve = 30 + split.test.length / 200;
+    config.timeBudgetSeconds = Math.max(60, timeBudgetMin * 60 - elapsed - reserve);
+  }
+  logLine(
+    `[train] ${config.backbone} @${config.inputSize}px, ${config.epochs} epochs planned` +
+      (config.timeBudgetSeconds === undefined ? "" : `, capped at ${(config.timeBudgetSeconds / 60).toFixed(1)} min`),
+  );
   const result = await trainClassifier({ set, labels, classKeys, trainIndices: split.train, valIndices: split.val }, config, {
     log: logLine,
     signal,
@@ -222,6 +233,8 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
     history: result.history,
     bestEpoch: result.bestEpoch,
     stopReason: result.stopReason,
+    plannedEpochs: result.plannedEpochs,
+    ...(result.timeBudget ? { timeBudget: result.timeBudget } : {}),
     trainSeconds: result.trainSeconds,
     temperature: result.temperature,
     backend: backend.name,
@@ -240,8 +253,10 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
     backbone: config.backbone,
     inputSize: config.inputSize,
     epochs: result.history.length,
+    plannedEpochs: result.plannedEpochs,
     bestEpoch: result.bestEpoch,
     stopReason: result.stopReason,
+    ...(result.timeBudget ? { timeBudget: result.timeBudget } : {}),
     trainMinutes: Number((result.trainSeconds / 60).toFixed(1)),
     temperature: Number(result.temperature.toFixed(3)),
     totalMinutes: Number((totalSeconds / 60).toFixed(1)),
@@ -261,19 +276,20 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
   result.model.dispose();
 }
 
-/** --zoom "min,max" and --colour-jitter on top of the default augmentation. */
+/** --zoom "min,max" and --colour-jitter on top of the default augmentation, checked by the job payload's schema. */
 function parseAugmentOptions(base: AugmentOptions, zoom: string | undefined, jitter: string | undefined): AugmentOptions {
-  const out: AugmentOptions = { ...base };
-  if (zoom !== undefined) {
-    const [min, max] = zoom.split(",").map(Number);
-    if (!(min! > 0 && max! >= min!)) throw new Error(`--zoom must be MIN,MAX with 0 < MIN <= MAX, got '${zoom}'`);
-    out.zoom = [min!, max!];
+  const zoomRange = zoom === undefined ? undefined : zoom.split(",").map(Number);
+  const parsed = augmentSettingsSchema.safeParse({
+    ...(zoomRange ? { zoom: zoomRange } : {}),
+    ...(jitter !== undefined ? { colourJitter: Number(jitter) } : {}),
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (issue?.path[0] === "zoom") throw new Error(`--zoom must be MIN,MAX with 0 < MIN <= MAX <= 8, got '${zoom}'`);
+    throw new Error(`--colour-jitter must be in [0, 1), got '${jitter}'`);
   }
-  if (jitter !== undefined) {
-    const j = parseNumberOption(jitter, "colour-jitter", 0.1);
-    if (j < 0 || j >= 1) throw new Error(`--colour-jitter must be in [0, 1), got ${j}`);
-    out.gain = j;
-    out.bias = j;
-  }
-  return out;
+  return toAugmentOptions(
+    { ...(zoomRange ? { zoom: parsed.data.zoom } : {}), ...(jitter !== undefined ? { colourJitter: parsed.data.colourJitter } : {}) },
+    base,
+  );
 }
