@@ -126,26 +126,31 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     }
   }, 300_000);
 
-  it("fine-tunes from a base model version (frozen backbone, then full) and records its parent", async () => {
-    const storage = createLocalStorage(storageDir);
-    const project = await getProjectBySlug(t.db, "pbc-demo");
-    const versions = await listModelVersions(t.db, project.id);
-    const base = versions.find((v) => v.status === "ready")!;
-    const job = await enqueueJob(t.db, {
-      type: "train",
-      projectId: project.id,
-      payload: { backbone: "small-cnn", inputSize: 32, epochs: 2, frozenEpochs: 1, timeBudgetMinutes: 2, baseModelVersionId: base.id },
-    });
-    const claimed = await claimNextJob(t.db, { workerId: "test", types: ["train"] });
-    const handlers = { train: createTrainHandler({ storage, tfBackend: "auto" }) };
-    await runClaimedJob(claimed!, { db: t.db, workerId: "test", handlers, signal: new AbortController().signal }, () => {});
-    const done = await getJob(t.db, job.id);
-    expect(done.error).toBeNull();
-    const child = (await listModelVersions(t.db, project.id)).find(
-      (v) => v.id === (done.result as { modelVersionId: string }).modelVersionId,
-    )!;
-    expect(child.parentId).toBe(base.id);
-    const history = (child.metrics as { history: Array<{ phase: string }> }).history;
-    expect(history.map((h) => h.phase)).toEqual(["frozen", "full"]);
-  }, 300_000);
+  // 2 threads is the trainer's default on a 2-core machine (data-parallel workers), 1 trains in-thread.
+  it.each([2, 1])(
+    "fine-tunes from a base model version (frozen backbone, then full) on %i thread(s) and records its parent",
+    async (trainThreads) => {
+      const storage = createLocalStorage(storageDir);
+      const project = await getProjectBySlug(t.db, "pbc-demo");
+      const versions = await listModelVersions(t.db, project.id);
+      const base = versions.find((v) => v.status === "ready")!;
+      const job = await enqueueJob(t.db, {
+        type: "train",
+        projectId: project.id,
+        payload: { backbone: "small-cnn", inputSize: 32, epochs: 2, frozenEpochs: 1, timeBudgetMinutes: 2, baseModelVersionId: base.id },
+      });
+      const claimed = await claimNextJob(t.db, { workerId: "test", types: ["train"] });
+      const handlers = { train: createTrainHandler({ storage, tfBackend: "auto", trainThreads }) };
+      await runClaimedJob(claimed!, { db: t.db, workerId: "test", handlers, signal: new AbortController().signal }, () => {});
+      const done = await getJob(t.db, job.id);
+      expect(done.error).toBeNull();
+      const child = (await listModelVersions(t.db, project.id)).find(
+        (v) => v.id === (done.result as { modelVersionId: string }).modelVersionId,
+      )!;
+      expect(child.parentId).toBe(base.id);
+      const history = (child.metrics as { history: Array<{ phase: string }> }).history;
+      expect(history.map((h) => h.phase)).toEqual(["frozen", "full"]);
+    },
+    300_000,
+  );
 });

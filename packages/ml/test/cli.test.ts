@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
@@ -84,6 +84,81 @@ describe("ml CLI", () => {
     const pj = JSON.parse(await readFile(json, "utf8")) as { predictions: Record<string, unknown>[] };
     expect(pj.predictions).toHaveLength(32);
     expect(pj.predictions[0]).toHaveProperty("entropy");
+  });
+
+  it("trains on several sets (one mapped from pbc-8) with per-set splits and reports, and evaluates in the common scheme", async () => {
+    const stdout: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      stdout.push(String(chunk));
+      return true;
+    });
+    vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    const rows = (from: number, to: number, extra: string[] = []): string =>
+      [
+        "file,label",
+        ...Object.keys(classes).flatMap((c) => [...Array(to - from).keys()].map((i) => `data/${c}/${from + i}.png,${c}`)),
+        ...extra,
+      ].join("\n");
+    // Set a is labelled in pbc-8 (its platelets have no wbc-5 counterpart), set b in wbc-5.
+    await writeFile(path.join(tmp, "site-a.csv"), rows(0, 10, ["data/neutrophil/15.png,platelet", "data/lymphocyte/15.png,platelet"]));
+    await writeFile(path.join(tmp, "site-b.csv"), rows(10, 15));
+    const out = path.join(tmp, "multi");
+    const args = [
+      "train",
+      "--data",
+      path.join(tmp, "site-a.csv"),
+      "--map",
+      "pbc-8",
+      "--data",
+      path.join(tmp, "site-b.csv"),
+      "--map",
+      "none",
+    ];
+    const opts = [
+      "--scheme",
+      "wbc-5",
+      "--out",
+      out,
+      "--backbone",
+      "small-cnn",
+      "--input-size",
+      "32",
+      "--epochs",
+      "2",
+      "--batch-size",
+      "8",
+      "--workers",
+      "1",
+    ];
+    expect(await runMlCli([...args, ...opts, "--test-fraction", "0.4"], { backend: "wasm" })).toBe(0);
+    const summary = JSON.parse(stdout.at(-1) as string) as { perSet: Record<string, { n: number }> };
+    // 40 % of each set's classes is held out: 2 x 4 from site-a, 2 x 2 from site-b.
+    expect(summary.perSet).toEqual({ "site-a": expect.objectContaining({ n: 8 }), "site-b": expect.objectContaining({ n: 4 }) });
+    const evaluation = JSON.parse(await readFile(path.join(out, "evaluation.json"), "utf8")) as EvaluationReport;
+    expect(Object.keys(evaluation.perSet ?? {})).toEqual(["site-a", "site-b"]);
+    expect(evaluation.perSet?.["site-b"]?.perClass.lymphocyte?.support).toBe(2);
+    expect((await readClassifierConfig(out)).dataset).toMatchObject({ sets: { "site-a": 20, "site-b": 10 } });
+    await expect(runMlCli([...args.slice(0, 3), "--map", "aml-15", "--map", "none", "--map", "x", ...opts], {})).rejects.toThrow(
+      /--map is given 3 times/,
+    );
+    await expect(runMlCli([...args.slice(0, 3), "--map", "lymphoid-4", ...opts], { backend: "wasm" })).rejects.toThrow(
+      /No built-in mapping/,
+    );
+
+    // The wbc-5 model on a pbc-8 labelled set: labels mapped to wbc-5, platelets left out, stated in the report.
+    const report = path.join(tmp, "common.json");
+    expect(
+      await runMlCli(["eval", "--model", out, "--data", path.join(tmp, "site-a.csv"), "--scheme", "pbc-8", "--report", report], {
+        backend: "wasm",
+      }),
+    ).toBe(0);
+    const r = JSON.parse(await readFile(report, "utf8")) as EvaluationReport;
+    expect(r.n).toBe(20);
+    expect(r.context["skipped"]).toEqual({ platelet: 2 });
+    expect(r.context["scoredIn"]).toMatchObject({ scheme: "wbc-5", modelScheme: "wbc-5", dataScheme: "pbc-8" });
+    await expect(
+      runMlCli(["eval", "--model", out, "--data", path.join(tmp, "site-a.csv"), "--scheme", "lymphoid-4", "--report", report], {}),
+    ).rejects.toThrow(/No built-in mapping between the model's scheme 'wbc-5' and the data's scheme 'lymphoid-4'/);
   });
 
   it("explains usage and rejects unknown commands", async () => {

@@ -209,6 +209,25 @@ describe("splits and sampling", () => {
     return { items, labels };
   };
 
+  it("with strata (data sets), holds out each set's classes in proportion; patient groups stay within a set", () => {
+    const { items, labels } = makeItems(400, 4, false);
+    // A small set (first 40 items) next to a large one: a plain split could leave the small one out of test.
+    const strata = items.map((_, i) => (i < 40 ? "small" : "large"));
+    const split = splitDataset(items, labels, { valFraction: 0.1, testFraction: 0.2, seed: 1, strata });
+    for (const set of ["small", "large"]) {
+      for (let k = 0; k < 4; k++) {
+        const members = items.map((_, i) => i).filter((i) => strata[i] === set && labels[i] === k);
+        expect(split.test.filter((i) => strata[i] === set && labels[i] === k)).toHaveLength(Math.round(members.length * 0.2));
+      }
+    }
+    const grouped = makeItems(400, 4, true);
+    // The same patient id in two sets is two patients.
+    const g = splitDataset(grouped.items, grouped.labels, { valFraction: 0.1, testFraction: 0.2, seed: 1, strata });
+    expect(g.method).toBe("grouped");
+    expect(g.test.some((i) => strata[i] === "small")).toBe(true);
+    expect(() => splitDataset(items, labels, { strata: strata.slice(1) })).toThrow(/strata/);
+  });
+
   it("stratifies by class and is reproducible per seed", () => {
     const { items, labels } = makeItems(400, 4, false);
     const a = splitDataset(items, labels, { valFraction: 0.1, testFraction: 0.2, seed: 1 });

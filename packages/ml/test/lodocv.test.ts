@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { aggregateLodocv, applySchemeMapping, mapProbabilitiesToScheme, planLodocvFolds } from "../src/lodocv";
+import { aggregateLodocv, applySchemeMapping, mapProbabilitiesToScheme, planCommonScheme, planLodocvFolds } from "../src/lodocv";
+import { CLASS_SCHEMES } from "../src/data";
 
 const WBC5 = ["basophil", "eosinophil", "lymphocyte", "monocyte", "neutrophil"];
 
@@ -149,5 +150,37 @@ describe("aggregateLodocv", () => {
   it("rejects duplicate sites and empty input", () => {
     expect(() => aggregateLodocv([folds[0]!, folds[0]!], keys)).toThrow(/duplicate/);
     expect(() => aggregateLodocv([], keys)).toThrow(RangeError);
+  });
+});
+
+describe("scoring in the common scheme", () => {
+  const pbc8 = [...(CLASS_SCHEMES["pbc-8"] ?? [])];
+  const wbc5 = [...(CLASS_SCHEMES["wbc-5"] ?? [])];
+
+  it("scores a pbc-8 model on a wbc-5 set in wbc-5: non-white-cell mass dropped, rows renormalised", () => {
+    const plan = planCommonScheme("pbc-8", pbc8, "wbc-5");
+    expect(plan).toMatchObject({ scheme: "wbc-5", classKeys: wbc5, mapping: "pbc-8 -> wbc-5" });
+    // basophil eosinophil erythroblast ig lymphocyte monocyte neutrophil platelet
+    const [row] = plan.mapProbs([[0.1, 0, 0.2, 0.3, 0.1, 0, 0.3, 0]]);
+    // neutrophil lymphocyte monocyte eosinophil basophil, over the 0.5 of white-cell mass
+    expect(row?.map((p) => Number(p.toFixed(6)))).toEqual([0.6, 0.2, 0, 0, 0.2]);
+    expect(plan.mapLabel("monocyte")).toBe("monocyte");
+  });
+
+  it("maps a pbc-8 set's labels for a wbc-5 model, leaves out cells with no counterpart, and only scores shared classes", () => {
+    const plan = planCommonScheme("wbc-5", ["neutrophil", "lymphocyte", "eosinophil"], "pbc-8");
+    expect(plan).toMatchObject({ scheme: "wbc-5", classKeys: ["neutrophil", "lymphocyte", "eosinophil"] });
+    expect(plan.mapLabel("platelet")).toBeNull();
+    expect(plan.mapLabel("lymphocyte")).toBe("lymphocyte");
+    expect(plan.mapLabel("monocyte")).toBeNull();
+    // A pbc-8 model that never learnt basophils is not scored on wbc-5 basophils.
+    expect(
+      planCommonScheme(
+        "pbc-8",
+        pbc8.filter((k) => k !== "basophil"),
+        "wbc-5",
+      ).classKeys,
+    ).not.toContain("basophil");
+    expect(() => planCommonScheme("wbc-5", wbc5, "lymphoid-4")).toThrow(/No built-in mapping/);
   });
 });

@@ -6,15 +6,27 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../src/backend";
 import { createRng, type ImageSet } from "../src/data";
 import { computeTemperatureNll } from "../src/metrics";
-import { applyHead, buildModel, getClassifierParts, saveLayersModelToDir } from "../src/models";
+import {
+  applyHead,
+  buildModel,
+  getClassifierParts,
+  getLayerOrderedWeights,
+  saveLayersModelToDir,
+  setBackboneTrainable,
+  setLayerOrderedWeights,
+} from "../src/models";
 import {
   computeLearningRate,
+  computeLossAndAccuracy,
+  computePlannedLearningRate,
   computeSmoothedCrossEntropy,
   createOptimizer,
   createParallelExecutor,
+  DEFAULT_TRAIN_CONFIG,
   LocalStepExecutor,
   disposeOptimizer,
   loadClassifierArtifacts,
+  planTraining,
   predictImageSet,
   runTrainStep,
   saveClassifierArtifacts,
@@ -215,18 +227,84 @@ describe("training", () => {
     );
     await expect(run).rejects.toThrow(/cancelled by test/);
     expect(tf.memory().numTensors).toBe(before);
+  });
 
-    // A time budget ends training (here within the first epoch) and anneals the rate to its end.
-    const budgeted = await trainClassifier(
-      { set, labels, classKeys: ["x", "y"], trainIndices: idx, valIndices: idx.slice(0, 8) },
-      { ...quick, batchSize: 8, epochs: 50, timeBudgetSeconds: 0.001 },
+  /** A clock that advances `msPerRead` every time it is read: a machine of any simulated speed. */
+  function simulatedClock(msPerRead: number): () => number {
+    let t = 0;
+    return () => (t += msPerRead);
+  }
+
+  it("plans the same epochs and learning rates on a fast and a slow machine; a time cap only cuts the run short, reported", async () => {
+    const { set, labels } = makeSet(48, 32, 2, 8);
+    const idx = labels.map((_, i) => i);
+    const data = { set, labels, classKeys: ["x", "y"], trainIndices: idx.slice(0, 40), valIndices: idx.slice(40) };
+    const config = { ...quick, batchSize: 8, epochs: 4, calibrate: false, timeBudgetSeconds: 3600 };
+    const plan = planTraining(config, data.trainIndices.length);
+    expect(plan).toEqual(planTraining({ ...config, timeBudgetSeconds: 1 }, data.trainIndices.length));
+    expect(plan.totalEpochs).toBe(4);
+    const lrs = (r: { history: { learningRate: number }[] }): number[] => r.history.map((h) => h.learningRate);
+    const progressEpochs: number[] = [];
+    const fast = await trainClassifier(data, config, { now: simulatedClock(0.01) });
+    // 50 ms per clock read: the slow machine spends minutes of simulated time, well inside the hour cap.
+    const slow = await trainClassifier(data, config, {
+      now: simulatedClock(50),
+      onProgress: (p) => void progressEpochs.push(p.epochs),
+    });
+    expect(fast.history.length).toBe(4);
+    expect(slow.history.length).toBe(4);
+    expect(lrs(slow)).toEqual(lrs(fast));
+    expect(lrs(fast)[3]).toBeCloseTo(
+      computePlannedLearningRate({ ...DEFAULT_TRAIN_CONFIG, ...config }, plan, plan.phases[0]!, 4 * plan.stepsPerEpoch - 1),
+      12,
     );
-    expect(budgeted.stopReason).toBe("time-budget");
-    // A phase gets at least one second, so a fast machine may finish one whole epoch before the
-    // budget cuts the next; either way training stops far short of the 50 planned epochs.
-    expect(budgeted.history.length).toBeLessThanOrEqual(3);
-    expect(budgeted.history.slice(0, -1).every((h) => !h.partial)).toBe(true);
-    budgeted.model.dispose();
+    expect(progressEpochs).toEqual([4, 4, 4, 4]);
+    expect(slow.timeBudget).toEqual({ seconds: 3600, hit: false, stepsDone: 20, stepsPlanned: 20 });
+    fast.model.dispose();
+    slow.model.dispose();
+
+    // A cap that hits: 10 s per clock read spends the 60 s cap within the first epoch or two.
+    const logs: string[] = [];
+    const capped = await trainClassifier(
+      data,
+      { ...config, timeBudgetSeconds: 60 },
+      { now: simulatedClock(10_000), log: (l) => logs.push(l) },
+    );
+    expect(capped.stopReason).toBe("time-budget");
+    expect(capped.plannedEpochs).toBe(4);
+    expect(capped.history.length).toBeLessThan(4);
+    expect(capped.timeBudget).toMatchObject({ seconds: 60, hit: true, stepsPlanned: 20 });
+    expect(capped.timeBudget?.stepsDone).toBeLessThan(20);
+    // The steps it ran used the planned rates: the capped run is the full run's prefix.
+    const complete = capped.history.filter((h) => !h.partial);
+    expect(lrs({ history: complete })).toEqual(lrs(fast).slice(0, complete.length));
+    expect(logs.some((l) => /time cap of 1\.0 min reached after epoch \d+ of 4/.test(l))).toBe(true);
+    capped.model.dispose();
+  });
+
+  it.each([1, 2])("fine-tunes a trained model with %i worker(s) and restores a frozen-phase best epoch", async (workers) => {
+    const { set, labels } = makeSet(64, 32, 2, 7);
+    const idx = labels.map((_, i) => i);
+    const split = { set, labels, trainIndices: idx.slice(0, 48), valIndices: idx.slice(48) };
+    // A trained base (batch-norm statistics moved), saved as the CLI saves it, then fine-tuned.
+    const base = await trainClassifier({ ...split, classKeys: ["x", "y"] }, { ...quick, epochs: 1, calibrate: false });
+    const dir = path.join(tmp, `trained-base-${workers}`);
+    await saveLayersModelToDir(base.model, dir);
+    base.model.dispose();
+    // A rate of 0 in the full phase moves only batch-norm statistics, so the frozen epoch is often
+    // the best and its snapshot (taken with the backbone frozen) is restored into the unfrozen model.
+    const result = await trainClassifier(
+      { ...split, classKeys: ["a", "b"] },
+      { ...quick, epochs: 2, workers, calibrate: false, pretrained: { location: dir, frozenEpochs: 1, fineTuneLrFactor: 0 } },
+    );
+    expect(result.history.map((h) => h.phase)).toEqual(["frozen", "full"]);
+    const probs = await predictImageSet(result.model, set, split.valIndices, result.stats);
+    const { loss: valLoss } = computeLossAndAccuracy(
+      probs.probs,
+      split.valIndices.map((i) => labels[i] as number),
+    );
+    expect(valLoss).toBeCloseTo(result.history[result.bestEpoch - 1]?.valLoss ?? NaN, 4);
+    result.model.dispose();
   });
 
   it("fine-tunes a pretrained backbone in two phases (frozen, then full at a lower rate)", async () => {
@@ -248,6 +326,27 @@ describe("training", () => {
     expect(stemAfter).not.toEqual(stemBefore);
     expect(result.model.layers.filter((l) => l.getClassName() !== "InputLayer").every((l) => l.trainable)).toBe(true);
     result.model.dispose();
+  });
+});
+
+describe("layer-ordered weights", () => {
+  it("keep their order when the backbone is frozen (model.getWeights() does not)", () => {
+    const model = buildModel({ backbone: "small-cnn", inputSize: 32, numClasses: 3 });
+    const parts = getClassifierParts(model, "embedding");
+    const names = (ws: tf.LayerVariable[]): string[] => ws.map((w) => w.name);
+    const layerOrder = (): string[] => names(model.layers.flatMap((l) => l.weights));
+    const before = { model: names(model.weights), layers: layerOrder() };
+    setBackboneTrainable(parts, false);
+    expect(names(model.weights)).not.toEqual(before.model);
+    expect(layerOrder()).toEqual(before.layers);
+    const values = getLayerOrderedWeights(model).map((w) => tf.add(w, 1));
+    setBackboneTrainable(parts, true);
+    setLayerOrderedWeights(model, values);
+    const roundTrip = getLayerOrderedWeights(model);
+    roundTrip.forEach((w, i) => expect(w.dataSync()).toEqual((values[i] as tf.Tensor).dataSync()));
+    expect(() => setLayerOrderedWeights(model, values.slice(1))).toThrow(/shape|weights/);
+    tf.dispose(values);
+    model.dispose();
   });
 });
 

@@ -5,6 +5,7 @@ import {
   computeClassificationReport,
   planLodocvFolds,
   splitDataset,
+  toAugmentOptions,
   type BackendPreference,
   type LodocvFoldResult,
 } from "@hemaloop/ml";
@@ -95,6 +96,7 @@ export function createLodocvHandler(deps: Deps): JobHandler {
         backbone: payload.backbone,
         inputSize: payload.inputSize,
         seed: payload.seed,
+        augment: toAugmentOptions(payload.augment),
         workers: deps.trainThreads ?? 1,
         ...(payload.epochs ? { epochs: payload.epochs } : {}),
       },

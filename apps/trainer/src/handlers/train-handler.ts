@@ -20,6 +20,7 @@ import {
   exportToOnnx,
   saveClassifierArtifacts,
   splitDataset,
+  toAugmentOptions,
   type BackendPreference,
   type TrainConfig,
 } from "@hemaloop/ml";
@@ -74,6 +75,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
       backbone: payload.backbone,
       inputSize: payload.inputSize,
       seed: payload.seed,
+      augment: toAugmentOptions(payload.augment),
       workers: deps.trainThreads ?? 1,
       ...(payload.epochs ? { epochs: payload.epochs } : {}),
       ...(await resolveBaseModel(ctx.db, files, payload.baseModelVersionId, payload.frozenEpochs)),
@@ -139,6 +141,8 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         history: result.history,
         bestEpoch: result.bestEpoch,
         stopReason: result.stopReason,
+        plannedEpochs: result.plannedEpochs,
+        ...(result.timeBudget ? { timeBudget: result.timeBudget } : {}),
         trainSeconds: result.trainSeconds,
         temperature: result.temperature,
         backend,
@@ -162,6 +166,8 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         n: evalIndices.length,
         history: result.history,
         stopReason: result.stopReason,
+        plannedEpochs: result.plannedEpochs,
+        ...(result.timeBudget ? { timeBudget: result.timeBudget } : {}),
       };
       // Finishing and publishing hold the job's lease: a worker whose job was re-queued publishes nothing.
       const finished = await finishTrainedModel(ctx.db, ctx.lease, {
@@ -180,7 +186,9 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         balancedAccuracy: report.balancedAccuracy,
         kappa: report.kappa,
         epochs: result.history.length,
+        plannedEpochs: result.plannedEpochs,
         stopReason: result.stopReason,
+        timeBudgetHit: result.timeBudget?.hit ?? false,
       };
       return jobResult;
     } catch (error) {

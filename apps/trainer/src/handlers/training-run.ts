@@ -42,6 +42,7 @@ export async function runTrainingOnItems(ctx: JobContext, input: TrainingRunInpu
   });
   const result = await trainClassifier(
     { set, labels: input.labels, classKeys: input.classKeys, trainIndices: input.trainIndices, valIndices: input.valIndices },
+    // The budget is a cap: it may stop the run early (reported in the result), never reshape it.
     { ...input.config, timeBudgetSeconds: input.timeBudgetMinutes * 60 },
     {
       signal: ctx.signal,
@@ -55,6 +56,12 @@ export async function runTrainingOnItems(ctx: JobContext, input: TrainingRunInpu
       },
     },
   );
+  if (result.timeBudget?.hit) {
+    await ctx.log(
+      `time cap of ${input.timeBudgetMinutes} min stopped training after ${result.history.length} of ${result.plannedEpochs} planned epochs`,
+      "warn",
+    );
+  }
   const preds = await predictImageSet(result.model, set, input.evalIndices, result.stats, { signal: ctx.signal });
   return { result, set, evalProbs: preds.probs };
 }

@@ -6,6 +6,8 @@ export type EvaluationReport = ClassificationReport & {
   collapsed: boolean;
   collapseReasons: string[];
   context: Record<string, unknown>;
+  /** With several data sets: the same report for each set's share of the images. */
+  perSet?: Record<string, EvaluationReport>;
 };
 
 /** Builds the report for true labels and probabilities. */

@@ -12,18 +12,19 @@ import {
   DEFAULT_CROP_MARGIN,
   DEFAULT_POINT_BOX_SIZE,
   loadImageSet,
-  loadLabeledItems,
+  loadLabeledSets,
   resolveClassKeys,
   splitDataset,
   toLabelIndices,
   type AugmentOptions,
   type BalanceMode,
 } from "../data";
-import { backboneSchema, inputSizeSchema } from "../contracts";
+import { augmentSettingsSchema, backboneSchema, inputSizeSchema } from "../contracts";
 import {
   DEFAULT_TRAIN_CONFIG,
   predictImageSet,
   saveClassifierArtifacts,
+  toAugmentOptions,
   trainClassifier,
   type ScheduleName,
   type TrainConfig,
@@ -40,20 +41,24 @@ import {
   writeJsonFile,
   type CliEnv,
 } from "./cli-shared";
-import { buildEvaluationReport } from "./evaluation-report";
+import { buildEvaluationReport, type EvaluationReport } from "./evaluation-report";
 
-export const TRAIN_USAGE = `Usage: npm run ml -- train --data <folder|manifest.csv> --scheme <key|a,b,c> --out <dir>
+export const TRAIN_USAGE = `Usage: npm run ml -- train --data <folder|manifest.csv> [--data <another set> ...] --scheme <key|a,b,c> --out <dir>
+  [--map <scheme the sets are labelled in> (once for all sets, or once per --data; 'none' = already in --scheme)]
   [--backbone resnet|mobilenet-v2|small-cnn] [--input-size 64] [--epochs 40] [--batch-size 64]
   [--lr 0.2] [--optimizer sgd|adam] [--schedule one-cycle|cosine] [--weight-decay 5e-4]
   [--label-smoothing 0.1] [--dropout 0.2] [--alpha 0.35] [--val-fraction 0.1] [--test-fraction 0.2]
-  [--seed 42] [--time-budget-min 55] [--patience 8] [--balance sampler|weights|none]
+  [--seed 42] [--time-budget-min N (cap; off by default)] [--patience 8] [--balance sampler|weights|none]
   [--margin 0.15] [--pretrained <model dir>] [--frozen-epochs 3] [--no-calibrate] [--backend auto|tensorflow|wasm|cpu]
   [--zoom MIN,MAX (random zoom, off by default)] [--colour-jitter 0.1 (per-channel gain and bias)]
   [--workers 2] [--cache-dir <dir>] [--concurrency 4] [--limit N (subsample, for smoke tests)]`;
 
-/** CPU (wasm, 2 cores) defaults: the small ResNet recipe at 64 px, cut to a 55-minute budget. */
+/**
+ * CPU (wasm, 2 cores) defaults: the small ResNet recipe at 64 px. No time cap by default, so the
+ * same data, seed and options give the same run on any machine; --time-budget-min is an upper cap
+ * that stops training early (reported as stopReason "time-budget"), never a shorter schedule.
+ */
 export const CLI_TRAIN_DEFAULTS = {
-  timeBudgetMin: 55,
   valFraction: 0.1,
   testFraction: 0.2,
 };
@@ -76,7 +81,8 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
     args: argv,
     strict: true,
     options: {
-      data: { type: "string" },
+      data: { type: "string", multiple: true },
+      map: { type: "string", multiple: true },
       scheme: { type: "string" },
       out: { type: "string" },
       backbone: { type: "string" },
@@ -109,7 +115,12 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
       workers: { type: "string" },
     },
   });
-  const dataPath = requireOption(values.data, "data", TRAIN_USAGE);
+  const dataPaths = values.data ?? [];
+  if (dataPaths.length === 0) requireOption(undefined, "data", TRAIN_USAGE);
+  const maps = values.map ?? [];
+  if (maps.length > 1 && maps.length !== dataPaths.length) {
+    throw new Error(`--map is given ${maps.length} times for ${dataPaths.length} --data sets: give it once (all sets) or once per set`);
+  }
   const scheme = requireOption(values.scheme, "scheme", TRAIN_USAGE);
   const outDir = path.resolve(requireOption(values.out, "out", TRAIN_USAGE));
   const classKeys = resolveClassKeys(scheme);
@@ -146,20 +157,41 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
         }
       : {}),
   };
-  const timeBudgetMin = parseNumberOption(values["time-budget-min"], "time-budget-min", CLI_TRAIN_DEFAULTS.timeBudgetMin);
+  const timeBudgetMin =
+    values["time-budget-min"] === undefined ? undefined : parseNumberOption(values["time-budget-min"], "time-budget-min", 0);
+  if (timeBudgetMin !== undefined && !(timeBudgetMin > 0)) throw new Error(`--time-budget-min must be a positive number of minutes`);
   const valFraction = parseNumberOption(values["val-fraction"], "val-fraction", CLI_TRAIN_DEFAULTS.valFraction);
   const testFraction = parseNumberOption(values["test-fraction"], "test-fraction", CLI_TRAIN_DEFAULTS.testFraction);
   const margin = parseNumberOption(values.margin, "margin", DEFAULT_CROP_MARGIN);
   const cacheDir = values["cache-dir"] ?? env.cacheDir;
 
   const backend = await selectBackend({ preferred: parseBackendPreference(values.backend ?? env.backend), log: logLine });
-  const loaded = await loadLabeledItems(dataPath, { classKeys });
-  for (const [label, n] of Object.entries(loaded.skipped)) logLine(`[data] skipped ${n} items labelled '${label}' (not in ${scheme})`);
-  let items = loaded.items;
+  const loaded = await loadLabeledSets(
+    dataPaths.map((source, i) => {
+      const from = maps.length === 1 ? maps[0] : maps[i];
+      return { source, ...(from && from !== "none" ? { mapFrom: from } : {}) };
+    }),
+    scheme,
+    classKeys,
+  );
+  for (const [set, skipped] of Object.entries(loaded.skipped)) {
+    for (const [label, n] of Object.entries(skipped)) logLine(`[data] ${set}: skipped ${n} items labelled '${label}' (not in ${scheme})`);
+  }
+  let kept = loaded.items.map((_, i) => i);
   const limit = values.limit === undefined ? undefined : parseIntOption(values.limit, "limit", 0, 1);
-  if (limit !== undefined) items = items.filter((_, i) => i % Math.max(1, Math.floor(items.length / limit)) === 0).slice(0, limit);
+  if (limit !== undefined) kept = kept.filter((_, i) => i % Math.max(1, Math.floor(kept.length / limit)) === 0).slice(0, limit);
+  const items = kept.map((i) => loaded.items[i]!);
+  const setOf = kept.map((i) => loaded.setOf[i]!);
+  const multiSet = loaded.setNames.length > 1;
   const labels = toLabelIndices(items, classKeys);
-  const split = splitDataset(items, labels, { valFraction, testFraction, seed: config.seed });
+  // Several sets: each set is split in its own class proportions, so every site is in every split.
+  const split = splitDataset(items, labels, { valFraction, testFraction, seed: config.seed, ...(multiSet ? { strata: setOf } : {}) });
+  if (multiSet) {
+    for (const name of loaded.setNames) {
+      const n = (idx: number[]): number => idx.filter((i) => setOf[i] === name).length;
+      logLine(`[data] set ${name}: train ${n(split.train)}, val ${n(split.val)}, test ${n(split.test)}`);
+    }
+  }
   logLine(
     `[data] ${items.length} images, ${split.method} split: train ${split.train.length}, val ${split.val.length}, test ${split.test.length}; ` +
       `per class ${classKeys.map((k, i) => `${k}=${countByClass(labels, classKeys.length)[i]}`).join(" ")}`,
@@ -173,11 +205,16 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
     signal,
   });
 
-  // The budget covers the whole command: what decoding used, plus a reserve for test and saving.
-  const elapsed = (performance.now() - t0) / 1000;
-  const reserve = 30 + split.test.length / 200;
-  config.timeBudgetSeconds = Math.max(60, timeBudgetMin * 60 - elapsed - reserve);
-  logLine(`[train] ${config.backbone} @${config.inputSize}px, budget ${(config.timeBudgetSeconds / 60).toFixed(1)} min for epochs`);
+  if (timeBudgetMin !== undefined) {
+    // The cap covers the whole command: what decoding used, plus a reserve for test and saving.
+    const elapsed = (performance.now() - t0) / 1000;
+    const reserve = 30 + split.test.length / 200;
+    config.timeBudgetSeconds = Math.max(60, timeBudgetMin * 60 - elapsed - reserve);
+  }
+  logLine(
+    `[train] ${config.backbone} @${config.inputSize}px, ${config.epochs} epochs planned` +
+      (config.timeBudgetSeconds === undefined ? "" : `, capped at ${(config.timeBudgetSeconds / 60).toFixed(1)} min`),
+  );
   const result = await trainClassifier({ set, labels, classKeys, trainIndices: split.train, valIndices: split.val }, config, {
     log: logLine,
     signal,
@@ -193,20 +230,23 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
   });
 
   const evalIndices = split.test.length > 0 ? split.test : split.val;
-  let evaluation: ReturnType<typeof buildEvaluationReport> | undefined;
+  const dataSources = loaded.setNames.length === 1 ? path.resolve(dataPaths[0]!) : dataPaths.map((p) => path.resolve(p));
+  let evaluation: EvaluationReport | undefined;
   if (evalIndices.length > 0) {
     const preds = await predictImageSet(result.model, set, evalIndices, result.stats);
+    const context = {
+      split: split.test.length > 0 ? "test" : "val",
+      n: evalIndices.length,
+      data: dataSources,
+      seed: config.seed,
+    };
     evaluation = buildEvaluationReport(
       evalIndices.map((i) => labels[i] as number),
       preds.probs,
       classKeys,
-      {
-        split: split.test.length > 0 ? "test" : "val",
-        n: evalIndices.length,
-        data: path.resolve(dataPath),
-        seed: config.seed,
-      },
+      context,
     );
+    if (multiSet) evaluation = { ...evaluation, perSet: buildPerSetReports(evalIndices, preds.probs, labels, setOf, classKeys, context) };
   }
   const totalSeconds = (performance.now() - t0) / 1000;
   await saveClassifierArtifacts(outDir, result.model, {
@@ -222,12 +262,15 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
     history: result.history,
     bestEpoch: result.bestEpoch,
     stopReason: result.stopReason,
+    plannedEpochs: result.plannedEpochs,
+    ...(result.timeBudget ? { timeBudget: result.timeBudget } : {}),
     trainSeconds: result.trainSeconds,
     temperature: result.temperature,
     backend: backend.name,
     createdAt: new Date().toISOString(),
     dataset: {
-      source: path.resolve(dataPath),
+      source: dataSources,
+      ...(multiSet ? { sets: Object.fromEntries(loaded.setNames.map((n) => [n, setOf.filter((s) => s === n).length])) } : {}),
       images: items.length,
       split: { method: split.method, train: split.train.length, val: split.val.length, test: split.test.length },
       totalSeconds,
@@ -240,8 +283,10 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
     backbone: config.backbone,
     inputSize: config.inputSize,
     epochs: result.history.length,
+    plannedEpochs: result.plannedEpochs,
     bestEpoch: result.bestEpoch,
     stopReason: result.stopReason,
+    ...(result.timeBudget ? { timeBudget: result.timeBudget } : {}),
     trainMinutes: Number((result.trainSeconds / 60).toFixed(1)),
     temperature: Number(result.temperature.toFixed(3)),
     totalMinutes: Number((totalSeconds / 60).toFixed(1)),
@@ -253,6 +298,16 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
           kappa: evaluation.kappa,
           minRecall: Math.min(...Object.values(evaluation.perClass).map((m) => m.recall ?? 1)),
           collapsed: evaluation.collapsed,
+          ...(evaluation.perSet
+            ? {
+                perSet: Object.fromEntries(
+                  Object.entries(evaluation.perSet).map(([n, r]) => [
+                    n,
+                    { n: r.n, accuracy: r.accuracy, balancedAccuracy: r.balancedAccuracy },
+                  ]),
+                ),
+              }
+            : {}),
         }
       : {}),
   };
@@ -261,19 +316,48 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
   result.model.dispose();
 }
 
-/** --zoom "min,max" and --colour-jitter on top of the default augmentation. */
-function parseAugmentOptions(base: AugmentOptions, zoom: string | undefined, jitter: string | undefined): AugmentOptions {
-  const out: AugmentOptions = { ...base };
-  if (zoom !== undefined) {
-    const [min, max] = zoom.split(",").map(Number);
-    if (!(min! > 0 && max! >= min!)) throw new Error(`--zoom must be MIN,MAX with 0 < MIN <= MAX, got '${zoom}'`);
-    out.zoom = [min!, max!];
-  }
-  if (jitter !== undefined) {
-    const j = parseNumberOption(jitter, "colour-jitter", 0.1);
-    if (j < 0 || j >= 1) throw new Error(`--colour-jitter must be in [0, 1), got ${j}`);
-    out.gain = j;
-    out.bias = j;
+/** The report of each set's share of the evaluated images. */
+function buildPerSetReports(
+  evalIndices: readonly number[],
+  probs: readonly number[][],
+  labels: readonly number[],
+  setOf: readonly string[],
+  classKeys: readonly string[],
+  context: Record<string, unknown>,
+): Record<string, EvaluationReport> {
+  const bySet = new Map<string, number[]>();
+  evalIndices.forEach((item, row) => {
+    const rows = bySet.get(setOf[item]!) ?? [];
+    rows.push(row);
+    bySet.set(setOf[item]!, rows);
+  });
+  const out: Record<string, EvaluationReport> = {};
+  for (const [name, rows] of bySet) {
+    out[name] = buildEvaluationReport(
+      rows.map((r) => labels[evalIndices[r]!]!),
+      rows.map((r) => probs[r]!),
+      classKeys,
+      { ...context, set: name, n: rows.length },
+    );
+    logLine(`[eval] ${name}: n=${rows.length} accuracy=${out[name].accuracy?.toFixed(4)} recalls ${formatRecalls(out[name].perClass)}`);
   }
   return out;
+}
+
+/** --zoom "min,max" and --colour-jitter on top of the default augmentation, checked by the job payload's schema. */
+function parseAugmentOptions(base: AugmentOptions, zoom: string | undefined, jitter: string | undefined): AugmentOptions {
+  const zoomRange = zoom === undefined ? undefined : zoom.split(",").map(Number);
+  const parsed = augmentSettingsSchema.safeParse({
+    ...(zoomRange ? { zoom: zoomRange } : {}),
+    ...(jitter !== undefined ? { colourJitter: Number(jitter) } : {}),
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (issue?.path[0] === "zoom") throw new Error(`--zoom must be MIN,MAX with 0 < MIN <= MAX <= 8, got '${zoom}'`);
+    throw new Error(`--colour-jitter must be in [0, 1), got '${jitter}'`);
+  }
+  return toAugmentOptions(
+    { ...(zoomRange ? { zoom: parsed.data.zoom } : {}), ...(jitter !== undefined ? { colourJitter: parsed.data.colourJitter } : {}) },
+    base,
+  );
 }

@@ -33,6 +33,8 @@ export const JOB_DEFAULTS = {
   mcPasses: 10,
   strategy: "entropy" satisfies UncertaintyStrategy,
   chunkSize: 2_000,
+  /** Per-channel gain and bias jitter of training batches (DEFAULT_TRAIN_CONFIG.augment gain/bias; a test keeps them equal). */
+  colourJitter: 0.1,
 } as const;
 
 export const backboneSchema = z.enum(TRAIN_BACKBONES);
@@ -46,16 +48,31 @@ export const mcPassesSchema = z.number().int().min(0).max(100);
 export const strategySchema = z.enum(UNCERTAINTY_STRATEGIES);
 export const chunkSizeSchema = z.number().int().min(16).max(20_000);
 
+/**
+ * Training-time augmentation a job may set: the same options as the CLI's --zoom MIN,MAX and
+ * --colour-jitter J (flips and 90-degree rotations are always on).
+ */
+export const augmentSettingsSchema = z
+  .object({
+    /** Random zoom factor range, log-uniform; absent = off. */
+    zoom: z.tuple([z.number().positive().max(8), z.number().positive().max(8)]).optional(),
+    colourJitter: z.number().min(0).lt(1).default(JOB_DEFAULTS.colourJitter),
+  })
+  .refine((a) => a.zoom === undefined || a.zoom[0] <= a.zoom[1], { message: "zoom must be [min, max] with min <= max", path: ["zoom"] });
+export type AugmentSettings = z.output<typeof augmentSettingsSchema>;
+
 const sharedTrainSettings = {
   backbone: backboneSchema.default(JOB_DEFAULTS.backbone),
   inputSize: inputSizeSchema.default(JOB_DEFAULTS.inputSize),
   epochs: epochsSchema.optional(),
   seed: z.number().int().default(JOB_DEFAULTS.seed),
+  augment: augmentSettingsSchema.default({ colourJitter: JOB_DEFAULTS.colourJitter }),
 };
 
 /** A train job (job.type "train"); everything optional has a CPU-friendly default. */
 export const trainPayloadSchema = z.object({
   ...sharedTrainSettings,
+  /** Upper cap on training time: stops the run early (reported), never shortens the planned schedule. */
   timeBudgetMinutes: timeBudgetMinutesSchema.default(JOB_DEFAULTS.trainTimeBudgetMinutes),
   valFraction: z.number().min(0.05).max(0.5).default(JOB_DEFAULTS.valFraction),
   testFraction: z.number().min(0).max(0.5).default(JOB_DEFAULTS.testFraction),

@@ -58,11 +58,22 @@ const epochSchema = z.object({
 });
 export type EpochView = z.output<typeof epochSchema>;
 
+export const timeBudgetReportSchema = z.object({
+  seconds: z.number(),
+  hit: z.boolean(),
+  stepsDone: z.number(),
+  stepsPlanned: z.number(),
+});
+
 /** model_version.metrics of a train job: the report on the held-out split plus the training history. */
 export const modelMetricsSchema = classificationReportSchema.extend({
   split: z.string().optional(),
   history: z.array(epochSchema).default([]),
   stopReason: z.string().optional(),
+  /** Epochs the recipe planned (the same on any machine); fewer ran when stopped early. */
+  plannedEpochs: z.number().optional(),
+  /** The time cap and whether it cut training short (then the model is not the full recipe's). */
+  timeBudget: timeBudgetReportSchema.optional(),
 });
 export type ModelMetricsView = z.output<typeof modelMetricsSchema>;
 export type ModelMetricsReport = z.input<typeof modelMetricsSchema>;
@@ -75,7 +86,10 @@ export const trainJobResultSchema = z.object({
   balancedAccuracy: metric,
   kappa: metric,
   epochs: z.number(),
+  plannedEpochs: z.number().optional(),
   stopReason: z.string().optional(),
+  /** True when the time cap stopped training before its planned end. */
+  timeBudgetHit: z.boolean().optional(),
 });
 export type TrainJobResult = z.input<typeof trainJobResultSchema>;
 

@@ -31,3 +31,69 @@ export function resolveClassKeys(scheme: string): string[] {
     `Unknown class scheme '${scheme}' (built in: ${Object.keys(CLASS_SCHEMES).join(", ")}; or pass a comma-separated key list)`,
   );
 }
+
+/** A mapping between two schemes' keys; null = no counterpart (the cell is left out). */
+export interface SchemeMappingDef {
+  from: string;
+  to: string;
+  entries: Readonly<Record<string, string | null>>;
+}
+
+const AML_ATYPICAL = new Set(["MYO", "MOB", "LYA", "PMO", "PMB", "MYB", "MMZ", "EBO"]);
+
+/**
+ * The built-in scheme mappings, for the CLIs (the database seeds the same ones for projects;
+ * packages/db's builtInMappings should stay equal to this list).
+ */
+export const BUILT_IN_SCHEME_MAPPINGS: readonly SchemeMappingDef[] = [
+  {
+    from: "aml-15",
+    to: "binary-typical",
+    entries: Object.fromEntries((CLASS_SCHEMES["aml-15"] ?? []).map((k) => [k, AML_ATYPICAL.has(k) ? "atypical" : "typical"])),
+  },
+  {
+    from: "lymphoid-4",
+    to: "binary-malignant",
+    entries: { normal_lymphocyte: "benign", reactive_lymphocyte: "benign", abnormal_lymphocyte: "malignant", blast: "malignant" },
+  },
+  {
+    from: "pbc-8",
+    to: "wbc-5",
+    entries: {
+      basophil: "basophil",
+      eosinophil: "eosinophil",
+      erythroblast: null,
+      ig: null,
+      lymphocyte: "lymphocyte",
+      monocyte: "monocyte",
+      neutrophil: "neutrophil",
+      platelet: null,
+    },
+  },
+  {
+    from: "aml-15",
+    to: "wbc-5",
+    entries: {
+      BAS: "basophil",
+      EBO: null,
+      EOS: "eosinophil",
+      KSC: null,
+      LYA: "lymphocyte",
+      LYT: "lymphocyte",
+      MMZ: null,
+      MOB: null,
+      MON: "monocyte",
+      MYB: null,
+      MYO: null,
+      NGB: "neutrophil",
+      NGS: "neutrophil",
+      PMB: null,
+      PMO: null,
+    },
+  },
+];
+
+/** The built-in mapping from scheme `from` to scheme `to`, or undefined when there is none. */
+export function findSchemeMapping(from: string, to: string): SchemeMappingDef | undefined {
+  return BUILT_IN_SCHEME_MAPPINGS.find((m) => m.from === from && m.to === to);
+}

@@ -9,3 +9,4 @@ export * from "./splits";
 export * from "./sampling";
 export * from "./resample";
 export * from "./native-jpeg";
+export * from "./labeled-sets";

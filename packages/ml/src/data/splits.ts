@@ -12,6 +12,11 @@ export interface SplitOptions {
   /** Fraction held out for the final test evaluation. Default 0. */
   testFraction?: number;
   seed?: number;
+  /**
+   * Stratum per item (e.g. the data set / site it came from). Splits then keep every stratum's
+   * class proportions on each side, and patient/smear groups never span strata.
+   */
+  strata?: readonly string[];
 }
 
 /** Item indices per split. */
@@ -41,16 +46,31 @@ export function splitDataset(items: readonly LabeledItem[], labels: readonly num
     throw new Error(`valFraction + testFraction must be in [0, 1) (got ${valFraction} + ${testFraction})`);
   }
   const rng = createRng(deriveSeed(options.seed ?? 0, "split"));
+  const strata = options.strata;
+  if (strata && strata.length !== items.length) throw new Error(`strata has ${strata.length} entries for ${items.length} items`);
+  // With strata, (stratum, class) pairs play the role of classes, so each stratum is stratified on its own.
+  const keys = strata ? toStratumLabels(strata, labels) : labels;
   const grouped = items.some((it) => getGroupKey(it) !== undefined);
   const groups = new Map<string, number[]>();
   items.forEach((it, i) => {
-    const key = grouped ? (getGroupKey(it) ?? `item:${i}`) : `class:${labels[i]}`;
+    const stratum = strata ? `${strata[i]}/` : "";
+    const key = grouped ? stratum + (getGroupKey(it) ?? `item:${i}`) : `class:${keys[i]}`;
     const g = groups.get(key);
     if (g) g.push(i);
     else groups.set(key, [i]);
   });
   if (!grouped) return splitStratified([...groups.values()], valFraction, testFraction, rng);
-  return splitGrouped([...groups.values()], labels, valFraction, testFraction, rng);
+  return splitGrouped([...groups.values()], keys, valFraction, testFraction, rng);
+}
+
+function toStratumLabels(strata: readonly string[], labels: readonly number[]): number[] {
+  const index = new Map<string, number>();
+  return labels.map((l, i) => {
+    const key = `${strata[i]}\u0000${l}`;
+    let k = index.get(key);
+    if (k === undefined) index.set(key, (k = index.size));
+    return k;
+  });
 }
 
 function splitStratified(classGroups: number[][], valFraction: number, testFraction: number, rng: () => number): DatasetSplit {

@@ -1,3 +1,4 @@
 export { planLodocvFolds, type LodocvFold, type LodocvItem, type LodocvPlan, type LodocvPlanOptions } from "./plan-folds";
 export { applySchemeMapping, mapProbabilitiesToScheme, type MappedLabels, type SchemeMapping } from "./scheme-mapping";
 export { aggregateLodocv, type LodocvFoldResult, type LodocvSummary, type MeanSd } from "./aggregate";
+export { planCommonScheme, type CommonScheme } from "./common-scheme";

@@ -8,7 +8,7 @@ import path from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import type { ChannelStats, CropOptions } from "../data";
 import { loadLayersModelFromDir, saveLayersModelToDir, type Backbone } from "../models";
-import type { EpochRecord, TrainConfig } from "./train-classifier";
+import type { EpochRecord, TimeBudgetReport, TrainConfig } from "./train-classifier";
 
 export const ARTIFACT_CONFIG_FILE = "config.json";
 
@@ -31,6 +31,10 @@ export interface ClassifierArtifactConfig {
   history?: EpochRecord[];
   bestEpoch?: number;
   stopReason?: string;
+  /** Epochs the plan had; the history is shorter when early stopping or the time cap ended the run. */
+  plannedEpochs?: number;
+  /** The time cap and whether it cut the run short. */
+  timeBudget?: TimeBudgetReport;
   trainSeconds?: number;
   /** Temperature already folded into the saved head weights (record only; do not apply again). */
   temperature?: number;

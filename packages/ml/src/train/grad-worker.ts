@@ -6,7 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend, type BackendPreference } from "../backend";
-import { getClassifierParts, setBackboneTrainable, type ClassifierParts } from "../models";
+import { getClassifierParts, getLayerOrderedWeights, setBackboneTrainable, setLayerOrderedWeights, type ClassifierParts } from "../models";
 import {
   applyGradientsWithDecay,
   collectTrainableVariables,
@@ -68,7 +68,8 @@ async function handle(msg: GradWorkerRequest): Promise<void> {
       await selectBackend({ preferred: init.backend });
       const model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(init.topology) as tf.io.ModelJSON["modelTopology"] });
       const values = msg.weights.map((buf, i) => tf.tensor(new Float32Array(buf), msg.shapes[i]));
-      model.setWeights(values);
+      // Layer order: the parent's model may be partly frozen, which reorders model.getWeights().
+      setLayerOrderedWeights(model, values);
       tf.dispose(values);
       const parts = getClassifierParts(model, init.featureLayer);
       state = { model, parts, frozen: false, vars: [], lr: 0 };
@@ -133,7 +134,9 @@ async function handle(msg: GradWorkerRequest): Promise<void> {
     }
     case "get-weights": {
       const s = requireState();
-      const weights = s.model.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
+      // Layer order: this replica's backbone may be frozen, the parent's model is not.
+      const tensors = getLayerOrderedWeights(s.model);
+      const weights = tensors.map((t) => (t.dataSync() as Float32Array).slice());
       post(
         { type: "weights", weights },
         weights.map((w) => w.buffer),

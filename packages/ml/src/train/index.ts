@@ -5,3 +5,4 @@ export * from "./step-executor";
 export * from "./parallel-executor";
 export * from "./train-classifier";
 export * from "./artifacts";
+export * from "./augment-settings";

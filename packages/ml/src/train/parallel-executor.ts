@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs";
 import type { BackendPreference } from "../backend";
-import type { ClassifierParts } from "../models";
+import { getLayerOrderedShapes, getLayerOrderedWeights, setLayerOrderedWeights, type ClassifierParts } from "../models";
 import type { GradWorkerInit, GradWorkerRequest, GradWorkerResponse } from "./grad-worker";
 import type { HostBatch, StepExecutor, StepLossConfig } from "./step-executor";
 import type { OptimizerConfig } from "./train-step";
@@ -99,8 +99,9 @@ export class ParallelStepExecutor implements StepExecutor {
       for (let i = 0; i < options.workers; i++) {
         channels.push(new WorkerChannel(startGradWorker(init)));
       }
-      const weights = parts.model.getWeights();
-      const shapes = weights.map((w) => w.shape);
+      // Weights travel in layer order, which freezing layers does not change (model.getWeights() order does).
+      const weights = getLayerOrderedWeights(parts.model);
+      const shapes = weights.map((w) => [...w.shape]);
       await Promise.all(
         channels.map((c) => {
           const buffers = weights.map((w) => (w.dataSync() as Float32Array).slice().buffer);
@@ -155,10 +156,14 @@ export class ParallelStepExecutor implements StepExecutor {
     if (!first) return;
     const reply = await first.request({ type: "get-weights" });
     if (reply.type !== "weights") throw new Error(`unexpected worker reply ${reply.type}`);
-    const current = this.parts.model.getWeights();
-    const values = reply.weights.map((w, i) => tf.tensor(w, current[i]?.shape));
-    this.parts.model.setWeights(values);
-    tf.dispose(values);
+    const shapes = getLayerOrderedShapes(this.parts.model);
+    if (shapes.length !== reply.weights.length) throw new Error(`worker sent ${reply.weights.length} weights for ${shapes.length}`);
+    const values = reply.weights.map((w, i) => tf.tensor(w, shapes[i]));
+    try {
+      setLayerOrderedWeights(this.parts.model, values);
+    } finally {
+      tf.dispose(values);
+    }
   }
 
   async dispose(): Promise<void> {

@@ -1,8 +1,11 @@
 /**
  * The training loop: class-balanced epochs of augmented batches from the image cache, SGD-Nesterov
  * (or Adam) under a one-cycle/cosine schedule with label smoothing and weight decay, validation
- * each epoch, early stopping on validation loss with best-weights restore, a wall-clock budget,
- * progress callbacks and cancellation. Optional two-phase fine-tuning of a pretrained backbone.
+ * each epoch, early stopping on validation loss with best-weights restore, an optional wall-clock
+ * cap, progress callbacks and cancellation. Optional two-phase fine-tuning of a pretrained backbone.
+ * The plan (epochs, steps, learning rate per step) depends only on the data size and the options,
+ * never on the machine's speed: the same data, seed and options give the same run anywhere, and a
+ * time cap can only stop it early, which the result reports.
  */
 import * as tf from "@tensorflow/tfjs";
 import {
@@ -17,7 +20,16 @@ import {
   type ChannelStats,
   type ImageSet,
 } from "../data";
-import { buildModel, getClassifierParts, loadPretrainedClassifier, scaleHeadLogits, setBackboneTrainable, type Backbone } from "../models";
+import {
+  buildModel,
+  getClassifierParts,
+  getLayerOrderedWeights,
+  loadPretrainedClassifier,
+  scaleHeadLogits,
+  setBackboneTrainable,
+  setLayerOrderedWeights,
+  type Backbone,
+} from "../models";
 import { computeTemperatureNll, fitTemperature } from "../metrics";
 import { computeLearningRate, type ScheduleName } from "./lr-schedule";
 import { computeLossAndAccuracy, predictImageSet } from "./predict-set";
@@ -34,7 +46,7 @@ export interface TrainConfig {
   alpha?: number;
   /** Head dropout (also used for MC-dropout). Default 0.2. */
   dropout?: number;
-  /** Maximum epochs (the time budget may lower it). */
+  /** Epochs planned (the schedule spans them; early stopping or a time cap may end the run sooner). */
   epochs: number;
   batchSize: number;
   optimizer: OptimizerName;
@@ -60,9 +72,9 @@ export interface TrainConfig {
    */
   workers?: number;
   /**
-   * Wall-clock budget for training (seconds). The learning-rate schedule follows whichever is
-   * further along, epochs or time, and training stops when the budget is spent (possibly within
-   * an epoch). Undefined = no limit.
+   * Wall-clock cap on training (seconds): an upper bound that stops the run (possibly within an
+   * epoch) when spent, reported in the result's `timeBudget`. It never changes the planned epochs
+   * or the schedule, so a run it cuts short is the reproducible run's prefix. Undefined = no cap.
    */
   timeBudgetSeconds?: number;
   /**
@@ -105,7 +117,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 /** One epoch of history. */
 export interface EpochRecord {
   epoch: number;
-  /** True when the time budget ended the epoch before all its batches ran. */
+  /** True when the time cap ended the epoch before all its batches ran. */
   partial: boolean;
   phase: "frozen" | "full";
   loss: number;
@@ -143,6 +155,8 @@ export interface TrainData {
 
 export interface TrainCallbacks {
   onProgress?: (p: TrainProgress) => void | Promise<void>;
+  /** Milliseconds clock for the time cap and speed reports. Default performance.now (tests simulate load with it). */
+  now?: () => number;
   /** Batches between intra-epoch progress calls. Default 0 (epoch ends only). */
   progressEveryBatches?: number;
   log?: (message: string) => void;
@@ -156,9 +170,23 @@ export interface TrainResult {
   /** 1-based epoch whose weights were kept (lowest validation loss), or the last epoch without validation. */
   bestEpoch: number;
   stopReason: "completed" | "early-stopping" | "time-budget";
+  /** Epochs the plan had (the same on every machine); the history may be shorter. */
+  plannedEpochs: number;
+  /** The time cap and whether it cut the run short (undefined when no cap was set). */
+  timeBudget?: TimeBudgetReport;
   trainSeconds: number;
   /** Temperature folded into the head (1 = not calibrated). */
   temperature: number;
+}
+
+/** What the time cap did to a run. */
+export interface TimeBudgetReport {
+  seconds: number;
+  /** True when the cap stopped training before the plan (or early stopping) ended it. */
+  hit: boolean;
+  /** Optimisation steps run / planned. */
+  stepsDone: number;
+  stepsPlanned: number;
 }
 
 function yieldToEventLoop(): Promise<void> {
@@ -167,13 +195,53 @@ function yieldToEventLoop(): Promise<void> {
 
 /** Clones every weight (including batch-norm moving statistics) so they survive further training. */
 function snapshotWeights(model: tf.LayersModel): tf.Tensor[] {
-  return model.getWeights().map((w) => tf.keep(w.clone()));
+  // Layer order: a snapshot from the frozen phase is restored after the backbone is unfrozen.
+  return getLayerOrderedWeights(model).map((w) => tf.keep(w.clone()));
 }
 
-interface PhasePlan {
+export interface PhasePlan {
   phase: "frozen" | "full";
   epochs: number;
   lrFactor: number;
+}
+
+/** The whole run, fixed before it starts. */
+export interface TrainingPlan {
+  phases: PhasePlan[];
+  stepsPerEpoch: number;
+  totalEpochs: number;
+}
+
+type PlanConfig = Pick<TrainConfig, "epochs" | "batchSize"> & Partial<TrainConfig>;
+
+/**
+ * Phases, epochs and steps of a run from the options and the training-set size only: nothing here
+ * may depend on time or machine load (that is what makes runs reproducible across machines).
+ */
+export function planTraining(config: PlanConfig, trainImages: number): TrainingPlan {
+  const frozenEpochs = config.pretrained ? Math.min(config.pretrained.frozenEpochs ?? 3, config.epochs) : 0;
+  const phases: PhasePlan[] = config.pretrained
+    ? [
+        { phase: "frozen", epochs: frozenEpochs, lrFactor: 1 },
+        { phase: "full", epochs: Math.max(config.epochs - frozenEpochs, 0), lrFactor: config.pretrained.fineTuneLrFactor ?? 0.1 },
+      ]
+    : [{ phase: "full", epochs: config.epochs, lrFactor: 1 }];
+  return { phases, stepsPerEpoch: countSteps(trainImages, config.batchSize), totalEpochs: phases.reduce((a, p) => a + p.epochs, 0) };
+}
+
+/**
+ * Learning rate of step `step` (0-based) of a phase: a pure function of the plan, so two machines
+ * running the same plan use the same rate at every step.
+ */
+export function computePlannedLearningRate(
+  config: Pick<TrainConfig, "schedule" | "learningRate" | "warmupFraction">,
+  plan: TrainingPlan,
+  phase: PhasePlan,
+  step: number,
+): number {
+  const steps = Math.max(phase.epochs * plan.stepsPerEpoch, 1);
+  const schedule = { name: config.schedule, maxLr: config.learningRate * phase.lrFactor, warmupFraction: config.warmupFraction };
+  return computeLearningRate(schedule, step / steps);
 }
 
 /** Trains a classifier on cached images. The returned model holds the best validation weights. */
@@ -208,16 +276,8 @@ export async function trainClassifier(
         seed: config.seed,
       });
   const parts = getClassifierParts(model, config.pretrained ? undefined : "embedding");
-  const phases: PhasePlan[] = config.pretrained
-    ? [
-        { phase: "frozen", epochs: Math.min(config.pretrained.frozenEpochs ?? 3, config.epochs), lrFactor: 1 },
-        {
-          phase: "full",
-          epochs: Math.max(config.epochs - (config.pretrained.frozenEpochs ?? 3), 0),
-          lrFactor: config.pretrained.fineTuneLrFactor ?? 0.1,
-        },
-      ]
-    : [{ phase: "full", epochs: config.epochs, lrFactor: 1 }];
+  const trainingPlan = planTraining(config, data.trainIndices.length);
+  const phases = trainingPlan.phases;
 
   const lossConfig = { numClasses, labelSmoothing: config.labelSmoothing, weightDecay: config.weightDecay };
   let executor: StepExecutor = new LocalStepExecutor(parts, lossConfig);
@@ -236,14 +296,22 @@ export async function trainClassifier(
   // valProbs: the validation predictions of exactly these weights, reused for calibration.
   let best: { valLoss: number; epoch: number; weights: tf.Tensor[]; valProbs: number[][] } | undefined;
   let stopReason: TrainResult["stopReason"] = "completed";
-  const t0 = performance.now();
-  const elapsed = (): number => (performance.now() - t0) / 1000;
+  const now = callbacks.now ?? (() => performance.now());
+  const t0 = now();
+  const elapsed = (): number => (now() - t0) / 1000;
+  const budget = config.timeBudgetSeconds;
+  // The cap only stops the run; it is checked between steps and never feeds the schedule.
+  const timeUp = (): boolean => budget !== undefined && elapsed() >= budget;
   let globalEpoch = 0;
+  let stepsDone = 0;
+  const stepsPlanned = trainingPlan.totalEpochs * trainingPlan.stepsPerEpoch;
   const valLabels = data.valIndices.map((i) => data.labels[i] as number);
-  const stepsPerEpoch = countSteps(data.trainIndices.length, config.batchSize);
+  log(
+    `[train] plan: ${trainingPlan.totalEpochs} epochs of ${trainingPlan.stepsPerEpoch} steps (${phases.map((p) => `${p.phase} ${p.epochs}`).join(", ")})`,
+  );
 
   try {
-    for (const [phaseIndex, plan] of phases.entries()) {
+    for (const plan of phases) {
       if (plan.epochs <= 0 || stopReason !== "completed") continue;
       const frozen = plan.phase === "frozen";
       await executor.startPhase(frozen, {
@@ -251,30 +319,12 @@ export async function trainClassifier(
         learningRate: config.learningRate * plan.lrFactor,
         momentum: config.momentum,
       });
-      // The schedule runs on progress = max(steps done / steps planned, time used / time budget):
-      // with a budget the learning rate anneals to its end exactly when the time runs out, however
-      // the machine's load changes. A frozen first phase is short and runs on epochs only.
-      const phaseStart = elapsed();
-      const isLastPhase = phaseIndex === phases.length - 1;
-      const phaseBudget =
-        config.timeBudgetSeconds !== undefined && isLastPhase ? Math.max(config.timeBudgetSeconds - phaseStart, 1) : undefined;
-      let stepsDone = 0;
-      const progress = (): number =>
-        Math.min(
-          1,
-          Math.max(stepsDone / (plan.epochs * stepsPerEpoch), phaseBudget === undefined ? 0 : (elapsed() - phaseStart) / phaseBudget),
-        );
-      let lastEpochSeconds: number | undefined;
-      const epochsLeft = (e: number): number => {
-        const byEpochs = plan.epochs - e - 1;
-        if (phaseBudget === undefined || lastEpochSeconds === undefined) return byEpochs;
-        const secondsLeft = phaseBudget - (elapsed() - phaseStart);
-        return Math.max(0, Math.min(byEpochs, Math.ceil(secondsLeft / lastEpochSeconds)));
-      };
+      let phaseSteps = 0;
+      const phaseProgress = (): number => phaseSteps / Math.max(plan.epochs * trainingPlan.stepsPerEpoch, 1);
       let sinceImprovement = 0;
       for (let e = 0; e < plan.epochs; e++) {
         callbacks.signal?.throwIfAborted();
-        const epochStart = performance.now();
+        const epochStart = now();
         globalEpoch++;
         const record = await runEpoch({
           executor,
@@ -283,11 +333,15 @@ export async function trainClassifier(
           frozen,
           classWeights,
           epochIndex: globalEpoch,
-          lrFactor: plan.lrFactor,
+          learningRateAt: () => computePlannedLearningRate(config, trainingPlan, plan, phaseSteps),
           callbacks,
-          progress,
-          onStep: () => stepsDone++,
-          epochsEstimate: () => globalEpoch + epochsLeft(e) + remainingInLaterPhases(phases, plan),
+          timeUp,
+          onStep: () => {
+            phaseSteps++;
+            stepsDone++;
+          },
+          totalEpochs: trainingPlan.totalEpochs,
+          now,
           stats,
         });
         await executor.syncToModel();
@@ -300,8 +354,7 @@ export async function trainClassifier(
           valLoss = m.loss;
           valAccuracy = m.accuracy;
         }
-        const seconds = (performance.now() - epochStart) / 1000;
-        if (!record.partial) lastEpochSeconds = seconds;
+        const seconds = (now() - epochStart) / 1000;
         const full: EpochRecord = { ...record, valLoss, valAccuracy, seconds };
         history.push(full);
         const improved = valLoss !== null && (best === undefined || valLoss < best.valLoss - 1e-4);
@@ -312,11 +365,11 @@ export async function trainClassifier(
         } else {
           sinceImprovement++;
         }
-        const timeUp = progress() >= 1;
-        const remaining = timeUp ? 0 : epochsLeft(e);
+        const capped = timeUp() && globalEpoch < trainingPlan.totalEpochs;
+        const remaining = trainingPlan.totalEpochs - globalEpoch;
         await callbacks.onProgress?.({
           epoch: globalEpoch,
-          epochs: globalEpoch + remaining + remainingInLaterPhases(phases, plan),
+          epochs: trainingPlan.totalEpochs,
           phase: plan.phase,
           loss: full.loss,
           valLoss,
@@ -326,17 +379,21 @@ export async function trainClassifier(
           learningRate: full.learningRate,
         });
         log(
-          `[train] epoch ${globalEpoch}/${globalEpoch + remaining} ${plan.phase} loss=${full.loss.toFixed(4)}` +
+          `[train] epoch ${globalEpoch}/${trainingPlan.totalEpochs} ${plan.phase} loss=${full.loss.toFixed(4)}` +
             (valLoss !== null ? ` val_loss=${valLoss.toFixed(4)} val_acc=${(valAccuracy ?? 0).toFixed(4)}` : "") +
             ` lr=${full.learningRate.toExponential(2)} ${full.imagesPerSec.toFixed(1)} img/s ${seconds.toFixed(0)}s` +
-            (record.partial ? " (cut by the time budget)" : ""),
+            (record.partial ? " (cut by the time cap)" : ""),
         );
-        if (timeUp) {
-          if (e + 1 < plan.epochs || record.partial) stopReason = "time-budget";
+        if (capped || record.partial) {
+          stopReason = "time-budget";
+          log(
+            `[train] time cap of ${((budget ?? 0) / 60).toFixed(1)} min reached after epoch ${globalEpoch} of ${trainingPlan.totalEpochs} ` +
+              `(${stepsDone}/${stepsPlanned} steps): stopped before the planned schedule ended`,
+          );
           break;
         }
         const patience = config.earlyStoppingPatience;
-        const started = progress() >= (config.earlyStoppingStart ?? 0.5);
+        const started = phaseProgress() >= (config.earlyStoppingStart ?? 0.5);
         if (patience > 0 && started && sinceImprovement >= patience && plan.phase === "full") {
           stopReason = "early-stopping";
           log(`[train] early stopping: no validation-loss improvement for ${patience} epochs`);
@@ -354,7 +411,7 @@ export async function trainClassifier(
   setBackboneTrainable(parts, true);
   let bestEpoch = globalEpoch;
   if (best) {
-    model.setWeights(best.weights);
+    setLayerOrderedWeights(model, best.weights);
     best.weights.forEach((w) => w.dispose());
     bestEpoch = best.epoch;
     log(`[train] restored weights of epoch ${bestEpoch} (val_loss=${best.valLoss.toFixed(4)})`);
@@ -367,12 +424,19 @@ export async function trainClassifier(
     const after = computeTemperatureNll(best.valProbs, valLabels, temperature);
     log(`[train] temperature ${temperature.toFixed(3)} fitted on validation (NLL ${before.toFixed(4)} -> ${after.toFixed(4)})`);
   }
-  return { model, stats, history, bestEpoch, stopReason, trainSeconds: (performance.now() - t0) / 1000, temperature };
-}
-
-function remainingInLaterPhases(phases: PhasePlan[], current: PhasePlan): number {
-  const i = phases.indexOf(current);
-  return phases.slice(i + 1).reduce((a, p) => a + p.epochs, 0);
+  const timeBudget: TimeBudgetReport | undefined =
+    budget === undefined ? undefined : { seconds: budget, hit: stopReason === "time-budget", stepsDone, stepsPlanned };
+  return {
+    model,
+    stats,
+    history,
+    bestEpoch,
+    stopReason,
+    plannedEpochs: trainingPlan.totalEpochs,
+    ...(timeBudget ? { timeBudget } : {}),
+    trainSeconds: (now() - t0) / 1000,
+    temperature,
+  };
 }
 
 /** Optimisation steps per epoch: a last batch under half size is dropped (noisy batch-norm statistics). */
@@ -388,12 +452,14 @@ interface EpochArgs {
   frozen: boolean;
   classWeights?: number[];
   epochIndex: number;
-  lrFactor: number;
-  /** Schedule progress in [0, 1]; the epoch stops early once it reaches 1 (time budget spent). */
-  progress: () => number;
+  /** Learning rate of the next step (from the plan). */
+  learningRateAt: () => number;
+  /** True once the time cap is spent: the epoch stops after the current step. */
+  timeUp: () => boolean;
   onStep: () => void;
-  /** Current estimate of the total epoch count, for progress reports. */
-  epochsEstimate: () => number;
+  /** Planned epochs of the run, for progress reports. */
+  totalEpochs: number;
+  now: () => number;
   callbacks: TrainCallbacks;
   stats: ChannelStats;
 }
@@ -408,21 +474,20 @@ async function runEpoch(a: EpochArgs): Promise<Omit<EpochRecord, "valLoss" | "va
   const buffer = new Float32Array(bs * s * s * 3);
   const labelBuffer = new Int32Array(bs);
   const weightBuffer = a.classWeights ? new Float32Array(bs) : undefined;
-  const schedule = { name: config.schedule, maxLr: config.learningRate * a.lrFactor, warmupFraction: config.warmupFraction };
   let lossSum = 0;
   let images = 0;
   let lr = 0;
   let partial = false;
-  const start = performance.now();
+  const start = a.now();
   for (let step = 0; step < steps; step++) {
     a.callbacks.signal?.throwIfAborted();
-    if (step > 0 && a.progress() >= 1) {
+    if (step > 0 && a.timeUp()) {
       partial = true;
       break;
     }
     const idx = order.slice(step * bs, (step + 1) * bs);
     const n = idx.length;
-    lr = computeLearningRate(schedule, a.progress());
+    lr = a.learningRateAt();
     const pixels = assembleBatch(data.set, idx, a.stats, { options: config.augment, rng }, buffer);
     idx.forEach((i, k) => {
       const label = data.labels[i] as number;
@@ -436,10 +501,10 @@ async function runEpoch(a: EpochArgs): Promise<Omit<EpochRecord, "valLoss" | "va
     a.onStep();
     const every = a.callbacks.progressEveryBatches ?? 0;
     if (every > 0 && (step + 1) % every === 0 && a.callbacks.onProgress) {
-      const elapsed = (performance.now() - start) / 1000;
+      const elapsed = (a.now() - start) / 1000;
       await a.callbacks.onProgress({
         epoch: a.epochIndex,
-        epochs: a.epochsEstimate(),
+        epochs: a.totalEpochs,
         phase: a.frozen ? "frozen" : "full",
         loss: lossSum / Math.max(images, 1),
         valLoss: null,
@@ -453,7 +518,7 @@ async function runEpoch(a: EpochArgs): Promise<Omit<EpochRecord, "valLoss" | "va
     // In-thread training blocks the event loop; let timers, signals and heartbeats run.
     if (a.executor.kind === "local") await yieldToEventLoop();
   }
-  const seconds = (performance.now() - start) / 1000;
+  const seconds = (a.now() - start) / 1000;
   return {
     epoch: a.epochIndex,
     phase: a.frozen ? "frozen" : "full",
