@@ -1,4 +1,6 @@
 /** Built-in class schemes and mappings, exactly as DESIGN.md lists them. Keys are the API contract. */
+import { BUILT_IN_SCHEME_MAPPINGS } from "@hemaloop/ml/schemes";
+
 export type ClassDef = { key: string; name: string; color: string; shortcut: string };
 export type SchemeDef = { key: string; name: string; description: string; classes: ClassDef[] };
 export type MappingDef = { from: string; to: string; entries: Record<string, string | null> };
@@ -108,58 +110,5 @@ export const builtInSchemes: SchemeDef[] = [
   },
 ];
 
-const amlAtypical = new Set(["MYO", "MOB", "LYA", "PMO", "PMB", "MYB", "MMZ", "EBO"]);
-const amlKeys = builtInSchemes.find((s) => s.key === "aml-15")!.classes.map((c) => c.key);
-
-export const builtInMappings: MappingDef[] = [
-  {
-    from: "aml-15",
-    to: "binary-typical",
-    entries: Object.fromEntries(amlKeys.map((k) => [k, amlAtypical.has(k) ? "atypical" : "typical"])),
-  },
-  {
-    from: "lymphoid-4",
-    to: "binary-malignant",
-    entries: {
-      normal_lymphocyte: "benign",
-      reactive_lymphocyte: "benign",
-      abnormal_lymphocyte: "malignant",
-      blast: "malignant",
-    },
-  },
-  {
-    from: "pbc-8",
-    to: "wbc-5",
-    entries: {
-      basophil: "basophil",
-      eosinophil: "eosinophil",
-      erythroblast: null,
-      ig: null,
-      lymphocyte: "lymphocyte",
-      monocyte: "monocyte",
-      neutrophil: "neutrophil",
-      platelet: null,
-    },
-  },
-  {
-    from: "aml-15",
-    to: "wbc-5",
-    entries: {
-      BAS: "basophil",
-      EBO: null,
-      EOS: "eosinophil",
-      KSC: null,
-      LYA: "lymphocyte",
-      LYT: "lymphocyte",
-      MMZ: null,
-      MOB: null,
-      MON: "monocyte",
-      MYB: null,
-      MYO: null,
-      NGB: "neutrophil",
-      NGS: "neutrophil",
-      PMB: null,
-      PMO: null,
-    },
-  },
-];
+/** The mappings live in @hemaloop/ml (the CLIs and the trainer map with them too); seeding copies them. */
+export const builtInMappings: MappingDef[] = BUILT_IN_SCHEME_MAPPINGS.map((m) => ({ from: m.from, to: m.to, entries: { ...m.entries } }));

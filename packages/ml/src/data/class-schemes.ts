@@ -42,8 +42,8 @@ export interface SchemeMappingDef {
 const AML_ATYPICAL = new Set(["MYO", "MOB", "LYA", "PMO", "PMB", "MYB", "MMZ", "EBO"]);
 
 /**
- * The built-in scheme mappings, for the CLIs (the database seeds the same ones for projects;
- * packages/db's builtInMappings should stay equal to this list).
+ * The built-in scheme mappings: the CLIs and the trainer map with them, and packages/db seeds this
+ * same list for projects (its builtInMappings is derived from it).
  */
 export const BUILT_IN_SCHEME_MAPPINGS: readonly SchemeMappingDef[] = [
   {
