@@ -20,7 +20,7 @@ test("an admin creates a pbc-8 project with a dataset, adds a member by email, a
   await page.getByTestId("new-project-form").getByLabel("Name").fill("Again");
   await page.getByTestId("new-project-form").getByLabel(/^Slug/).fill(slug);
   await page.getByRole("button", { name: "Create project" }).click();
-  await expect(page.getByRole("alert")).toContainText("already exists");
+  await expect(page.getByTestId("new-project-form").getByRole("alert")).toContainText("already exists");
 
   await page.goto(`/projects/${slug}/members`);
   const add = page.getByTestId("add-member");
