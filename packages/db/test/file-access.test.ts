@@ -22,12 +22,12 @@ describeEachDb("file access", (kind) => {
     expect(await access(f.users.annotator, f.keys.original)).toBe("visible");
     expect(await access(f.users.annotator, f.keys.dzi)).toBe("visible");
     expect(await access(f.users.annotator, f.keys.tile)).toBe("visible");
-    expect(await access(f.users.annotator, f.keys.otherThumb)).toBe("forbidden");
-    expect(await access(f.users.outsider, f.keys.thumb)).toBe("forbidden");
+    expect(await access(f.users.annotator, f.keys.otherThumb)).toBe("not_found");
+    expect(await access(f.users.outsider, f.keys.thumb)).toBe("not_found");
     expect(await access(f.users.outsider, f.keys.otherThumb)).toBe("visible");
     // institution members see their institution's datasets without being in a project
     expect(await access(f.users.instMember, f.keys.tile)).toBe("visible");
-    expect(await access(f.users.instMember, f.keys.otherThumb)).toBe("forbidden");
+    expect(await access(f.users.instMember, f.keys.otherThumb)).toBe("not_found");
     expect(await access(f.users.sysadmin, f.keys.otherThumb)).toBe("visible");
     expect(await access(f.users.annotator, "thumbs/00/unknown.webp")).toBe("not_found");
   });

@@ -131,6 +131,14 @@ export type ListProjectCellsInput = {
 /** A page of the project's cells with thumbnail keys, the imported label and the reader's own label. */
 export async function listProjectCells(db: DbOrTx, input: ListProjectCellsInput): Promise<CellPage> {
   if (input.page < 1 || input.pageSize < 1) throw new InvalidInputError("page and pageSize start at 1");
+  if (input.datasetId) {
+    // A dataset outside the project is NOT_FOUND, not an empty page: the caller may not even know it exists.
+    const [attached] = await db
+      .select({ id: projectDataset.datasetId })
+      .from(projectDataset)
+      .where(and(eq(projectDataset.projectId, input.project.id), eq(projectDataset.datasetId, input.datasetId)));
+    if (!attached) throw new NotFoundError("dataset", { datasetId: input.datasetId });
+  }
   const my = myLabelJoin({ schemeId: input.project.schemeId, readerId: input.readerId });
   const { mine, on: mineOn } = my;
   const filters: SQL[] = [eq(projectDataset.projectId, input.project.id)];

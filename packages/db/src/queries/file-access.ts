@@ -1,7 +1,7 @@
-import { and, eq, exists, or, sql, type SQL } from "drizzle-orm";
-import type { AnyPgColumn } from "drizzle-orm/pg-core";
+import { eq, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
-import { dataset, image, institutionMember, membership, projectDataset } from "../schema";
+import { dataset, image } from "../schema";
+import { datasetVisibleTo } from "./dataset-access";
 import type { Viewer } from "./users";
 
 /**
@@ -13,26 +13,8 @@ export function dziKeyForTile(key: string): string | null {
   return m ? `${m[1]}.dzi` : null;
 }
 
-/** Whether the viewer may see a dataset's images: project member or institution member (admins: check first). */
-function datasetVisibleTo(db: DbOrTx, viewer: Viewer, datasetIdCol: AnyPgColumn, institutionIdCol: AnyPgColumn): SQL {
-  return or(
-    exists(
-      db
-        .select({ one: sql`1` })
-        .from(membership)
-        .innerJoin(projectDataset, eq(projectDataset.projectId, membership.projectId))
-        .where(and(eq(membership.userId, viewer.id), eq(projectDataset.datasetId, datasetIdCol))),
-    ),
-    exists(
-      db
-        .select({ one: sql`1` })
-        .from(institutionMember)
-        .where(and(eq(institutionMember.userId, viewer.id), eq(institutionMember.institutionId, institutionIdCol))),
-    ),
-  )!;
-}
-
-export type StorageKeyAccess = "visible" | "forbidden" | "not_found";
+/** A file of a dataset the viewer may not see is "not_found", like a missing one: the dataset's existence is private. */
+export type StorageKeyAccess = "visible" | "not_found";
 
 /**
  * Decides whether the viewer may read a stored image file (original, thumbnail, .dzi or tile): the key
@@ -54,5 +36,5 @@ export async function resolveStorageKeyAccess(db: DbOrTx, viewer: Viewer, key: s
     .where(match)
     .limit(50);
   if (rows.length === 0) return "not_found";
-  return rows.some((r) => r.visible === true || (r.visible as unknown) === "t") ? "visible" : "forbidden";
+  return rows.some((r) => r.visible === true || (r.visible as unknown) === "t") ? "visible" : "not_found";
 }

@@ -1,5 +1,6 @@
 export * from "./audit";
 export * from "./cells";
+export * from "./dataset-access";
 export * from "./datasets";
 export * from "./file-access";
 export * from "./images";

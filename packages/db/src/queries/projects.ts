@@ -1,7 +1,7 @@
-import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
-import { cell, classScheme, image, label, membership, project, projectDataset, type ProjectSettings } from "../schema";
+import { cell, classScheme, image, label, membership, project, projectDataset, user, type ProjectSettings } from "../schema";
 import { countCellsByDataset, listProjectDatasets, type DatasetSummary } from "./datasets";
 import { getSchemeByKey, listSchemeClasses, type ClassSummary } from "./schemes";
 import type { Viewer } from "./users";
@@ -82,10 +82,15 @@ export type ProjectListItem = {
   schemeName: string;
   datasetCount: number;
   cellCount: number;
+  archivedAt: Date | null;
 };
 
-/** Projects the viewer is a member of (all projects for system admins). */
-export async function listProjectsForViewer(db: DbOrTx, viewer: Viewer): Promise<ProjectListItem[]> {
+/** Projects the viewer is a member of (all projects for system admins); archived ones only when asked. */
+export async function listProjectsForViewer(
+  db: DbOrTx,
+  viewer: Viewer,
+  options: { includeArchived?: boolean } = {},
+): Promise<ProjectListItem[]> {
   const rows = await db
     .select({
       id: project.id,
@@ -95,11 +100,17 @@ export async function listProjectsForViewer(db: DbOrTx, viewer: Viewer): Promise
       role: membership.role,
       schemeKey: classScheme.key,
       schemeName: classScheme.name,
+      archivedAt: project.archivedAt,
     })
     .from(project)
     .innerJoin(classScheme, eq(project.schemeId, classScheme.id))
     .leftJoin(membership, and(eq(membership.projectId, project.id), eq(membership.userId, viewer.id)))
-    .where(viewer.isSystemAdmin ? undefined : sql`${membership.userId} is not null`)
+    .where(
+      and(
+        viewer.isSystemAdmin ? undefined : sql`${membership.userId} is not null`,
+        options.includeArchived ? undefined : isNull(project.archivedAt),
+      ),
+    )
     .orderBy(asc(project.name));
   if (rows.length === 0) return [];
   const links = await db
@@ -126,7 +137,7 @@ export async function listProjectsForViewer(db: DbOrTx, viewer: Viewer): Promise
 export type ClassLabelCount = ClassSummary & { imported: number; human: number; total: number };
 
 export type ProjectOverview = {
-  project: Pick<Project, "id" | "slug" | "name" | "description" | "settings" | "currentModelVersionId">;
+  project: Pick<Project, "id" | "slug" | "name" | "description" | "settings" | "currentModelVersionId" | "archivedAt">;
   scheme: { id: string; key: string; name: string; classes: ClassSummary[] };
   datasets: DatasetSummary[];
   /** Labels in the project's scheme on the project's cells, per class and source, in scheme order. */
@@ -164,10 +175,26 @@ export async function getProjectOverview(db: DbOrTx, p: Project): Promise<Projec
       description: p.description,
       settings: p.settings,
       currentModelVersionId: p.currentModelVersionId,
+      archivedAt: p.archivedAt,
     },
     scheme: { ...scheme!, classes },
     datasets,
     classCounts,
     cellCount: datasets.reduce((s, d) => s + d.cellCount, 0),
   };
+}
+
+export type ProjectMember = { userId: string; email: string; name: string; role: ProjectRole; disabled: boolean };
+
+/** The project's members, admins first. */
+export async function listProjectMembers(db: DbOrTx, projectId: string): Promise<ProjectMember[]> {
+  const rows = await db
+    .select({ userId: user.id, email: user.email, name: user.name, role: membership.role, disabledAt: user.disabledAt })
+    .from(membership)
+    .innerJoin(user, eq(user.id, membership.userId))
+    .where(eq(membership.projectId, projectId))
+    .orderBy(asc(user.email));
+  return rows
+    .map(({ disabledAt, ...r }) => ({ ...r, disabled: disabledAt !== null }))
+    .sort((a, b) => projectRoles.indexOf(b.role) - projectRoles.indexOf(a.role));
 }

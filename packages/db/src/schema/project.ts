@@ -1,4 +1,4 @@
-import { type AnyPgColumn, index, jsonb, pgEnum, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { type AnyPgColumn, index, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { user } from "./auth";
 import { createdAt, id, updatedAt } from "./columns";
 import { dataset } from "./dataset";
@@ -29,6 +29,8 @@ export const project = pgTable(
     /** Published model version (never one the collapse guard rejected). */
     currentModelVersionId: uuid().references((): AnyPgColumn => modelVersion.id, { onDelete: "set null" }),
     createdBy: uuid().references(() => user.id, { onDelete: "restrict" }),
+    /** null = active; an archived project is read-only (every mutation is refused) and hidden from the home list. */
+    archivedAt: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -65,4 +67,28 @@ export const membership = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ name: "membership_pk", columns: [t.projectId, t.userId] }), index("membership_user_idx").on(t.userId)],
+);
+
+/**
+ * An institution admin's consent that a project may use one of the institution's datasets. Datasets are
+ * private to their institution: a project lead from elsewhere can attach one only once it is shared.
+ * Unsharing does not detach it (that is the project's decision, and labels already made stay valid).
+ */
+export const datasetShare = pgTable(
+  "dataset_share",
+  {
+    datasetId: uuid()
+      .notNull()
+      .references(() => dataset.id, { onDelete: "cascade" }),
+    projectId: uuid()
+      .notNull()
+      .references(() => project.id, { onDelete: "cascade" }),
+    /** null = the system (CLI). Users are never deleted, so restrict keeps who shared it. */
+    sharedBy: uuid().references(() => user.id, { onDelete: "restrict" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ name: "dataset_share_pk", columns: [t.datasetId, t.projectId] }),
+    index("dataset_share_project_idx").on(t.projectId),
+  ],
 );

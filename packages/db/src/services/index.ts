@@ -11,3 +11,5 @@ export * from "./admin-actor";
 export * from "./institution-service";
 export * from "./project-service";
 export * from "./user-service";
+export * from "./project-settings-service";
+export * from "./dataset-share-service";

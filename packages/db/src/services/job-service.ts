@@ -13,7 +13,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from "../errors";
 import { recordAudit } from "../queries/audit";
 import { enqueueJob, requestJobCancel, type Job } from "../queries/jobs";
 import { job, modelVersion } from "../schema";
-import { lockProject, type ProjectActor } from "./actor";
+import { lockWritableProject, type ProjectActor } from "./actor";
 
 export type TrainJobRequest = { backbone?: TrainBackbone; inputSize?: number; epochs?: number };
 export type LodocvPlanRequest = TrainJobRequest & { timeBudgetMinutes: number };
@@ -32,7 +32,7 @@ const activeLodocvPlanIndex = "job_active_lodocv_plan_uq";
 /** First key of the advisory lock that serialises LODOCV starts; the second is the project's hash. */
 const lodocvStartLockClass = 0x4c4f44;
 
-type ProjectSettingsRow = Awaited<ReturnType<typeof lockProject>>;
+type ProjectSettingsRow = Awaited<ReturnType<typeof lockWritableProject>>;
 
 function trainSettings(p: ProjectSettingsRow, input: TrainJobRequest) {
   return {
@@ -45,7 +45,7 @@ function trainSettings(p: ProjectSettingsRow, input: TrainJobRequest) {
 /** Queues a training run of the project (defaults from the project's settings) and audits it. */
 export async function enqueueTrainJob(db: DbOrTx, actor: ProjectActor, input: TrainJobRequest): Promise<Job> {
   return db.transaction(async (tx) => {
-    const p = await lockProject(tx, actor.projectId);
+    const p = await lockWritableProject(tx, actor.projectId);
     const payload = assertPayload(trainPayloadSchema, trainSettings(p, input));
     const created = await enqueueJob(tx, { type: "train", projectId: p.id, payload, createdBy: actor.actorId });
     await auditEnqueue(tx, actor, created);
@@ -60,7 +60,7 @@ export async function enqueueTrainJob(db: DbOrTx, actor: ProjectActor, input: Tr
  */
 export async function enqueuePredictJob(db: DbOrTx, actor: ProjectActor, input: PredictJobRequest): Promise<Job> {
   return db.transaction(async (tx) => {
-    const p = await lockProject(tx, actor.projectId);
+    const p = await lockWritableProject(tx, actor.projectId);
     const modelVersionId = input.modelVersionId ?? p.currentModelVersionId;
     if (!modelVersionId) throw new ConflictError("the project has no published model yet: train and publish one first");
     // Shared lock: the model cannot be marked failed or deleted between this check and the commit.
@@ -98,7 +98,7 @@ export async function enqueuePredictJob(db: DbOrTx, actor: ProjectActor, input: 
  */
 export async function enqueueLodocvPlan(db: DbOrTx, actor: ProjectActor, input: LodocvPlanRequest): Promise<Job> {
   return db.transaction(async (tx) => {
-    const p = await lockProject(tx, actor.projectId);
+    const p = await lockWritableProject(tx, actor.projectId);
     await tx.execute(sql`select pg_advisory_xact_lock(${lodocvStartLockClass}, hashtext(${p.id}))`);
     await assertNoActiveLodocv(tx, p.id);
     const payload = assertPayload(lodocvPlanPayloadSchema, {

@@ -1,7 +1,7 @@
 import type { DbOrTx } from "../client";
 import { assertLabelTarget } from "../queries/cells";
 import { saveLabel, type SavedLabel } from "../queries/labels";
-import { lockProject, type ProjectActor } from "./actor";
+import { lockWritableProject, type ProjectActor } from "./actor";
 
 export type SaveProjectLabelInput = {
   cellId: string;
@@ -22,7 +22,7 @@ export async function saveProjectLabel(
 ): Promise<SavedLabel> {
   return db.transaction(async (tx) => {
     // Shared lock: the project's scheme cannot change under the class check before the label commits.
-    const project = await lockProject(tx, actor.projectId);
+    const project = await lockWritableProject(tx, actor.projectId);
     await assertLabelTarget(tx, { project, cellId: input.cellId, classId: input.classId });
     return saveLabel(tx, {
       cellId: input.cellId,

@@ -1,6 +1,14 @@
 import type { Db } from "@hemaloop/db/client";
 import { DomainError } from "@hemaloop/db/errors";
-import { getMembershipRole, getProjectById, getProjectBySlug, hasProjectRole, type Project, type ProjectRole } from "@hemaloop/db/queries";
+import {
+  getMembershipRole,
+  getProjectById,
+  getProjectBySlug,
+  hasProjectRole,
+  mayCreateProjects,
+  type Project,
+  type ProjectRole,
+} from "@hemaloop/db/queries";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { randomUUID } from "node:crypto";
 import superjson from "superjson";
@@ -134,10 +142,11 @@ export const projectRefInput = z.object({
  * A procedure for project members with at least `minRole` (annotator < reviewer < lead < admin).
  * Reads projectId/projectSlug from the zod-parsed input, loads the project and the caller's
  * membership; system admins pass as "admin". Handlers get ctx.project and ctx.role and never
- * check roles themselves.
+ * check roles themselves. Archived projects are read-only: their mutations are refused here (services
+ * check again inside their transactions), except those marked `allowArchived` (unarchiving).
  */
-export function roleProcedure(minRole: ProjectRole) {
-  return protectedProcedure.input(projectRefInput).use(async ({ ctx, input, next }) => {
+export function roleProcedure(minRole: ProjectRole, options: { allowArchived?: boolean } = {}) {
+  return protectedProcedure.input(projectRefInput).use(async ({ ctx, input, type, next }) => {
     if (!input.projectId && !input.projectSlug) {
       throw new TRPCError({ code: "BAD_REQUEST", message: "projectId or projectSlug is required" });
     }
@@ -149,6 +158,20 @@ export function roleProcedure(minRole: ProjectRole) {
     if (!hasProjectRole(role, minRole)) {
       throw new TRPCError({ code: "FORBIDDEN", message: `this needs the ${minRole} role or higher (you are ${role})` });
     }
+    if (type === "mutation" && project.archivedAt && !options.allowArchived) {
+      throw new TRPCError({
+        code: "CONFLICT",
+        message: `project ${project.slug} is archived and read-only; a project admin can unarchive it in its settings`,
+      });
+    }
     return next({ ctx: { project, role } });
   });
 }
+
+/** Project creation: system admins and institution admins. */
+export const projectCreatorProcedure = protectedProcedure.use(async ({ ctx, next }) => {
+  if (!(await mayCreateProjects(ctx.db, ctx.user))) {
+    throw new TRPCError({ code: "FORBIDDEN", message: "only system admins and institution admins may create projects" });
+  }
+  return next();
+});

@@ -4,6 +4,7 @@ import { datasetRouter } from "./routers/dataset";
 import { imageRouter } from "./routers/image";
 import { jobRouter } from "./routers/job";
 import { labelRouter } from "./routers/label";
+import { memberRouter } from "./routers/member";
 import { modelRouter } from "./routers/model";
 import { projectRouter } from "./routers/project";
 import { reviewRouter } from "./routers/review";
@@ -17,6 +18,7 @@ export const appRouter = router({
   job: jobRouter,
   model: modelRouter,
   review: reviewRouter,
+  member: memberRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -38,6 +38,16 @@ export default async function ProjectPage({ params }: Props) {
           </p>
         </div>
         <nav className="nav-links" aria-label="Project">
+          {canTrain ? (
+            <Link className="button" href={`/projects/${slug}/settings`}>
+              Settings
+            </Link>
+          ) : null}
+          {project.role === "admin" ? (
+            <Link className="button" href={`/projects/${slug}/members`}>
+              Members
+            </Link>
+          ) : null}
           <Link className="button" href={`/projects/${slug}/models`}>
             Models
           </Link>
@@ -49,6 +59,11 @@ export default async function ProjectPage({ params }: Props) {
           </Link>
         </nav>
       </div>
+      {project.project.archivedAt ? (
+        <p className="panel" role="status" data-testid="archived-banner">
+          This project is archived: it is read-only.
+        </p>
+      ) : null}
       {project.project.description ? <p>{project.project.description}</p> : null}
       {canTrain ? (
         <p className="muted small" data-testid="export-links">

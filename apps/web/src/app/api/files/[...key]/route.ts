@@ -21,8 +21,8 @@ export async function GET(request: Request, context: { params: Promise<{ key: st
   const { key } = parsed;
 
   const access = await checkFileAccess(await getDb(), user, key);
+  // A dataset the user may not see answers like a missing file: its existence is private.
   if (access === "not_found") return refuse(404, "not found");
-  if (access === "forbidden") return refuse(403, "you may not see this dataset");
 
   return serveStoredFile(getStorage(), key, request);
 }
