@@ -3,6 +3,7 @@ export * from "./cells";
 export * from "./datasets";
 export * from "./file-access";
 export * from "./images";
+export * from "./institutions";
 export * from "./job-views";
 export * from "./jobs";
 export * from "./job-children";
