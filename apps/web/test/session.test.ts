@@ -66,7 +66,10 @@ describeEachDb("session: disabled users stop at once", (kind) => {
 });
 
 describe("sign-in page decision", () => {
-  const active: SessionState = { status: "active", user: { id: "u", email: "a@b.c", name: "A", isSystemAdmin: false } };
+  const active: SessionState = {
+    status: "active",
+    user: { id: "u", email: "a@b.c", name: "A", isSystemAdmin: false, passwordChangeRequired: false },
+  };
 
   it("renders (never redirects) for a disabled user's JWT, so / and /sign-in cannot bounce it back and forth", () => {
     expect(decideSignInPage({ status: "disabled" }, { callbackUrl: "/projects/x" })).toEqual({

@@ -27,7 +27,14 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
           <span className="spacer" />
           {session.status === "active" ? (
             <>
-              <span data-testid="current-user">{session.user.name || session.user.email}</span>
+              {session.user.isSystemAdmin && !session.user.passwordChangeRequired ? (
+                <Link href="/admin" data-testid="admin-link">
+                  Admin
+                </Link>
+              ) : null}
+              <Link href="/account/password" className="topbar-user" data-testid="current-user" title="Change password">
+                {session.user.name || session.user.email}
+              </Link>
               <form action={signOutAction}>
                 <button type="submit">Sign out</button>
               </form>

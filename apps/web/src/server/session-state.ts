@@ -11,9 +11,24 @@ export async function resolveSessionState(db: DbOrTx, userId: string | null | un
   return loadSessionUserState(db, userId);
 }
 
-/** The user procedures see: a disabled user is treated as signed out (UNAUTHORIZED). */
+/**
+ * The user procedures see: a disabled user is treated as signed out (UNAUTHORIZED); one who still has a
+ * one-time password keeps the flag, and every procedure but the password change refuses them.
+ */
 export function sessionUserOf(state: SessionState): SessionUser | null {
   return state.status === "active" ? state.user : null;
+}
+
+/** The user plain API routes (files, exports, downloads) see: nobody until a one-time password is replaced. */
+export function fullyActiveUserOf(state: SessionState): SessionUser | null {
+  return state.status === "active" && !state.user.passwordChangeRequired ? state.user : null;
+}
+
+export const CHANGE_PASSWORD_PATH = "/account/password";
+
+/** Where a page request goes instead, while the session's user must still replace a one-time password. */
+export function passwordChangeRedirect(state: SessionState): string | null {
+  return state.status === "active" && state.user.passwordChangeRequired ? CHANGE_PASSWORD_PATH : null;
 }
 
 export const DISABLED_SIGN_IN_PATH = "/sign-in?reason=disabled";

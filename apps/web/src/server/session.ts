@@ -1,7 +1,7 @@
 import { cache } from "react";
 import { auth } from "../auth";
 import { getDb } from "./db";
-import { resolveSessionState, sessionUserOf, type SessionState } from "./session-state";
+import { fullyActiveUserOf, resolveSessionState, sessionUserOf, type SessionState } from "./session-state";
 import type { SessionUser } from "./trpc/init";
 
 /**
@@ -13,7 +13,12 @@ export const getSessionState = cache(async (): Promise<SessionState> => {
   return resolveSessionState(await getDb(), session?.user?.id);
 });
 
-/** The signed-in, active user; null when signed out or disabled. */
+/** The signed-in, active user for plain API routes; null when signed out, disabled or still on a one-time password. */
 export async function getSessionUser(): Promise<SessionUser | null> {
+  return fullyActiveUserOf(await getSessionState());
+}
+
+/** The user tRPC procedures see (the middleware refuses a pending password change everywhere but the change itself). */
+export async function getTrpcSessionUser(): Promise<SessionUser | null> {
   return sessionUserOf(await getSessionState());
 }

@@ -2,7 +2,7 @@ import { TRPCError } from "@trpc/server";
 import { forbidden, notFound, redirect } from "next/navigation";
 import { cache } from "react";
 import { getSessionState } from "../server/session";
-import { DISABLED_SIGN_IN_PATH } from "../server/session-state";
+import { DISABLED_SIGN_IN_PATH, passwordChangeRedirect } from "../server/session-state";
 import { createTrpcContext } from "../server/trpc/context";
 import { createCaller } from "../server/trpc/root";
 
@@ -18,7 +18,12 @@ export async function load<T>(call: () => Promise<T>): Promise<T> {
       // A session cookie whose user is disabled lands on a sign-in page that says so.
       if (error.code === "UNAUTHORIZED") redirect((await getSessionState()).status === "disabled" ? DISABLED_SIGN_IN_PATH : "/sign-in");
       if (error.code === "NOT_FOUND") notFound();
-      if (error.code === "FORBIDDEN") forbidden();
+      if (error.code === "FORBIDDEN") {
+        // A one-time password still in use: the only page this session may open is the change-password page.
+        const change = passwordChangeRedirect(await getSessionState());
+        if (change) redirect(change);
+        forbidden();
+      }
     }
     throw error;
   }

@@ -4,6 +4,7 @@ export * from "./dataset-access";
 export * from "./datasets";
 export * from "./file-access";
 export * from "./images";
+export * from "./institutions";
 export * from "./job-views";
 export * from "./jobs";
 export * from "./job-children";

@@ -1,8 +1,8 @@
-import { eq } from "drizzle-orm";
+import { asc, count, eq, ilike, or, sql } from "drizzle-orm";
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
 import type { DbOrTx } from "../client";
-import { institutionMember, user } from "../schema";
+import { institutionMember, membership, user } from "../schema";
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
@@ -37,11 +37,18 @@ export async function getPublicUserById(db: DbOrTx, id: string): Promise<PublicU
  * What a session's user id stands for now, read on every request (one primary-key select): a disabled or
  * deleted account ends the session at once, though its JWT stays valid until it expires.
  */
-export type SessionUserState = { status: "active"; user: PublicUser } | { status: "disabled" };
+export type SessionUserState = { status: "active"; user: PublicUser & { passwordChangeRequired: boolean } } | { status: "disabled" };
 
 export async function loadSessionUserState(db: DbOrTx, id: string): Promise<SessionUserState> {
   const [row] = await db
-    .select({ id: user.id, email: user.email, name: user.name, isSystemAdmin: user.isSystemAdmin, disabledAt: user.disabledAt })
+    .select({
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      isSystemAdmin: user.isSystemAdmin,
+      passwordChangeRequired: user.passwordChangeRequired,
+      disabledAt: user.disabledAt,
+    })
     .from(user)
     .where(eq(user.id, id));
   if (!row || row.disabledAt) return { status: "disabled" };
@@ -106,4 +113,59 @@ export async function addInstitutionMember(
 
 function toPublicUser(row: typeof user.$inferSelect): PublicUser {
   return { id: row.id, email: row.email, name: row.name, isSystemAdmin: row.isSystemAdmin };
+}
+
+/** A user as the admin pages list them: never the password hash. */
+export type AdminUserRow = {
+  id: string;
+  email: string;
+  name: string;
+  isSystemAdmin: boolean;
+  disabled: boolean;
+  passwordChangeRequired: boolean;
+  createdAt: Date;
+  membershipCount: number;
+};
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** Users by email, optionally filtered by a case-insensitive substring of email or name; one page plus the total. */
+export async function listUsersForAdmin(
+  db: DbOrTx,
+  input: { search?: string; offset: number; limit: number },
+): Promise<{ items: AdminUserRow[]; total: number }> {
+  const search = input.search?.trim();
+  const pattern = search ? `%${escapeLike(search)}%` : null;
+  const where = pattern ? or(ilike(user.email, pattern), ilike(user.name, pattern)) : undefined;
+  const memberships = db
+    .select({ userId: membership.userId, n: count().as("n") })
+    .from(membership)
+    .groupBy(membership.userId)
+    .as("memberships");
+  const [rows, [total]] = await Promise.all([
+    db
+      .select({
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        isSystemAdmin: user.isSystemAdmin,
+        disabledAt: user.disabledAt,
+        passwordChangeRequired: user.passwordChangeRequired,
+        createdAt: user.createdAt,
+        membershipCount: sql<number>`coalesce(${memberships.n}, 0)::int`,
+      })
+      .from(user)
+      .leftJoin(memberships, eq(memberships.userId, user.id))
+      .where(where)
+      .orderBy(asc(user.email))
+      .offset(input.offset)
+      .limit(input.limit),
+    db.select({ n: count() }).from(user).where(where),
+  ]);
+  return {
+    items: rows.map(({ disabledAt, ...row }) => ({ ...row, disabled: disabledAt !== null })),
+    total: total?.n ?? 0,
+  };
 }

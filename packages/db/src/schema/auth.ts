@@ -26,6 +26,9 @@ export const user = pgTable(
     // Users are disabled, never deleted: their labels, label history and audit trail keep pointing at them.
     // null = active; a disabled user cannot sign in and their existing session stops on its next request.
     disabledAt: timestamp({ withTimezone: true }),
+    // Set when an admin gave the user a generated one-time password: until they choose their own, the
+    // session only reaches the change-password page (checked on every request, not just in the UI).
+    passwordChangeRequired: boolean().notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

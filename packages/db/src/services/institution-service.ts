@@ -59,3 +59,29 @@ export async function addInstitutionAdmin(db: DbOrTx, actor: AdminActor, input: 
     });
   });
 }
+
+/** Takes the admin role away; the user stays a member of the institution (their datasets' access is unchanged). */
+export async function removeInstitutionAdmin(
+  db: DbOrTx,
+  actor: AdminActor,
+  input: { institutionName: string; email: string },
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    const inst = await lockInstitutionByName(tx, input.institutionName);
+    const u = await lockUserByEmail(tx, input.email);
+    const [updated] = await tx
+      .update(institutionMember)
+      .set({ role: "member" })
+      .where(and(eq(institutionMember.institutionId, inst.id), eq(institutionMember.userId, u.id), eq(institutionMember.role, "admin")))
+      .returning();
+    if (!updated) throw new ConflictError(`${u.email} is not an admin of ${inst.name}`);
+    await recordAudit(tx, {
+      actorId: actor.actorId,
+      action: "institution.remove-admin",
+      entityType: "institution",
+      entityId: inst.id,
+      before: { email: u.email, role: "admin" },
+      after: withOrigin(actor, { email: u.email, role: "member" }),
+    });
+  });
+}

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { DbOrTx } from "../client";
 import { ConflictError, InvalidInputError, NotFoundError } from "../errors";
 import { recordAudit } from "../queries/audit";
-import { hashPassword, type PublicUser } from "../queries/users";
+import { hashPassword, verifyPassword, type PublicUser } from "../queries/users";
 import { user } from "../schema";
 import { isDemoEmail } from "../seed/demo-logins";
 import { withOrigin, type AdminActor } from "./admin-actor";
@@ -35,7 +35,13 @@ function toPublic(row: UserRow): PublicUser {
 }
 
 function auditView(row: UserRow) {
-  return { email: row.email, name: row.name, isSystemAdmin: row.isSystemAdmin, disabled: row.disabledAt !== null };
+  return {
+    email: row.email,
+    name: row.name,
+    isSystemAdmin: row.isSystemAdmin,
+    disabled: row.disabledAt !== null,
+    passwordChangeRequired: row.passwordChangeRequired,
+  };
 }
 
 /** The user row, locked until the transaction ends; NOT_FOUND for an unknown email. */
@@ -69,7 +75,14 @@ export async function createUser(
   return db.transaction(async (tx) => {
     const [created] = await tx
       .insert(user)
-      .values({ email, name, passwordHash: secret.passwordHash, isSystemAdmin: input.isSystemAdmin ?? false })
+      // A generated password is known to whoever read it out: the user must replace it at first sign-in.
+      .values({
+        email,
+        name,
+        passwordHash: secret.passwordHash,
+        isSystemAdmin: input.isSystemAdmin ?? false,
+        passwordChangeRequired: secret.generated,
+      })
       .onConflictDoNothing({ target: user.email })
       .returning();
     if (!created) throw new ConflictError(`a user with the email ${email} already exists; nothing was changed`, { email });
@@ -90,7 +103,10 @@ async function updateUser(
   actor: AdminActor,
   email: string,
   action: string,
-  change: (row: UserRow, tx: DbOrTx) => Promise<Partial<Pick<UserRow, "disabledAt" | "passwordHash" | "isSystemAdmin">>>,
+  change: (
+    row: UserRow,
+    tx: DbOrTx,
+  ) => Promise<Partial<Pick<UserRow, "disabledAt" | "passwordHash" | "isSystemAdmin" | "passwordChangeRequired">>>,
 ): Promise<UserRow> {
   return db.transaction(async (tx) => {
     const before = await lockUserByEmail(tx, email);
@@ -137,7 +153,9 @@ export async function resetPassword(
 ): Promise<WithPassword<PublicUser>> {
   if (isDemoEmail(normaliseEmail(input.email))) throw new InvalidInputError("demo accounts keep their published password");
   const secret = await preparePassword(input.password);
-  const row = await updateUser(db, actor, input.email, "user.reset-password", () => Promise.resolve({ passwordHash: secret.passwordHash }));
+  const row = await updateUser(db, actor, input.email, "user.reset-password", () =>
+    Promise.resolve({ passwordHash: secret.passwordHash, passwordChangeRequired: secret.generated }),
+  );
   return { ...toPublic(row), password: secret.password, generated: secret.generated };
 }
 
@@ -150,4 +168,36 @@ export async function setSystemAdmin(db: DbOrTx, actor: AdminActor, input: { ema
     return { isSystemAdmin: input.isSystemAdmin };
   });
   return toPublic(row);
+}
+
+/**
+ * A signed-in user replaces their own password (also how a one-time password is retired). The current
+ * password is checked even right after sign-in, so a session left open cannot be used to take the account.
+ */
+export async function changeOwnPassword(
+  db: DbOrTx,
+  input: { userId: string; currentPassword: string; newPassword: string },
+): Promise<PublicUser> {
+  if (input.newPassword.length < MIN_PASSWORD_LENGTH) {
+    throw new InvalidInputError(`the new password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  }
+  if (input.newPassword === input.currentPassword) throw new InvalidInputError("the new password must differ from the current one");
+  const passwordHash = await hashPassword(input.newPassword);
+  return db.transaction(async (tx) => {
+    const [before] = await tx.select().from(user).where(eq(user.id, input.userId)).for("update");
+    if (!before || before.disabledAt) throw new NotFoundError("user", { id: input.userId });
+    if (!before.passwordHash || !(await verifyPassword(input.currentPassword, before.passwordHash))) {
+      throw new InvalidInputError("the current password is wrong");
+    }
+    const [after] = await tx.update(user).set({ passwordHash, passwordChangeRequired: false }).where(eq(user.id, before.id)).returning();
+    await recordAudit(tx, {
+      actorId: before.id,
+      action: "user.change-password",
+      entityType: "user",
+      entityId: before.id,
+      before: auditView(before),
+      after: auditView(after!),
+    });
+    return toPublic(after!);
+  });
 }

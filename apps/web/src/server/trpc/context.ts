@@ -1,9 +1,9 @@
 import { getDb } from "../db";
-import { getSessionUser } from "../session";
+import { getTrpcSessionUser } from "../session";
 import type { TrpcContext } from "./init";
 
 /** Context for HTTP calls and server components: the process's database and the session user. */
 export async function createTrpcContext(): Promise<TrpcContext> {
-  const [db, user] = await Promise.all([getDb(), getSessionUser()]);
+  const [db, user] = await Promise.all([getDb(), getTrpcSessionUser()]);
   return { db, user };
 }

@@ -15,7 +15,17 @@ import superjson from "superjson";
 import { z, ZodError } from "zod";
 
 /** What the session exposes about the signed-in user (never the password hash). */
-export type SessionUser = { id: string; email: string; name: string; isSystemAdmin: boolean };
+export type SessionUser = {
+  id: string;
+  email: string;
+  name: string;
+  isSystemAdmin: boolean;
+  /** true while the user still has a one-time password: only the change-password procedure answers. */
+  passwordChangeRequired?: boolean;
+};
+
+/** The message of the FORBIDDEN every procedure but account.changePassword answers while a one-time password is in use. */
+export const PASSWORD_CHANGE_REQUIRED_MESSAGE = "change your one-time password first";
 
 export type TrpcContext = {
   db: Db;
@@ -121,10 +131,22 @@ export const createCallerFactory = t.createCallerFactory;
 
 export const publicProcedure = t.procedure.use(hideUnexpectedErrors).use(mapDomainErrors);
 
-/** Requires a signed-in user; ctx.user is non-null below it. */
-export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+/** Requires a signed-in user, even one who still has to replace a one-time password (only the change-password procedure uses it). */
+export const signedInProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first" });
   return next({ ctx: { user: ctx.user } });
+});
+
+/** Requires a signed-in user who is done with any one-time password; ctx.user is non-null below it. */
+export const protectedProcedure = signedInProcedure.use(({ ctx, next }) => {
+  if (ctx.user.passwordChangeRequired) throw new TRPCError({ code: "FORBIDDEN", message: PASSWORD_CHANGE_REQUIRED_MESSAGE });
+  return next();
+});
+
+/** Requires a system admin (re-read from the database on every request, so a revoked flag takes effect at once). */
+export const adminProcedure = protectedProcedure.use(({ ctx, next }) => {
+  if (!ctx.user.isSystemAdmin) throw new TRPCError({ code: "FORBIDDEN", message: "this needs a system admin" });
+  return next();
 });
 
 /** Every project-scoped procedure names its project by id or slug. */

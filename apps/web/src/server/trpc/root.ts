@@ -1,4 +1,6 @@
 import { createCallerFactory, router } from "./init";
+import { accountRouter } from "./routers/account";
+import { adminRouter } from "./routers/admin";
 import { cellRouter } from "./routers/cell";
 import { datasetRouter } from "./routers/dataset";
 import { imageRouter } from "./routers/image";
@@ -19,6 +21,8 @@ export const appRouter = router({
   model: modelRouter,
   review: reviewRouter,
   member: memberRouter,
+  account: accountRouter,
+  admin: adminRouter,
 });
 
 export type AppRouter = typeof appRouter;
