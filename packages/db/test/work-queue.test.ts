@@ -206,7 +206,6 @@ describeEachDb("work queues, claims and reader decisions", (kind) => {
       projectId: f.project.id,
       kind: "review",
       userId: f.alice.id,
-      currentModelCreatedAt: null,
     });
     expect(progress).toMatchObject({ remaining: 2, held: 0, doneToday: 2, decisionsSinceModel: 2 });
 

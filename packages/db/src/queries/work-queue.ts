@@ -6,9 +6,12 @@ import {
   cell,
   cellClass,
   classScheme,
+  dataset,
   image,
   label,
+  modelVersion,
   prediction,
+  project,
   projectDataset,
   reviewDecision,
   reviewQueueItem,
@@ -16,6 +19,7 @@ import {
   schemeMapping,
   schemeMappingEntry,
 } from "../schema";
+import { cellPlacementColumns, type CellPlacement } from "./cells";
 
 export type QueueKind = (typeof reviewQueueItem.$inferSelect)["kind"];
 export type QueueStrategy = "entropy" | "leastConfidence" | "margin" | "bald";
@@ -333,12 +337,9 @@ export type QueueProgress = { remaining: number; held: number; doneToday: number
 
 /**
  * Header numbers of the reader: items still to do (pending or abandoned), items the reader holds,
- * the reader's decisions today (not undone), and the project's decisions since the current model.
+ * the reader's decisions today (not undone), and the project's decisions since its current model was made.
  */
-export async function getQueueProgress(
-  db: DbOrTx,
-  input: { projectId: string; kind: QueueKind; userId: string; currentModelCreatedAt: Date | null },
-): Promise<QueueProgress> {
+export async function getQueueProgress(db: DbOrTx, input: { projectId: string; kind: QueueKind; userId: string }): Promise<QueueProgress> {
   const [counts] = await db
     .select({
       remaining: sql<number>`count(*) filter (where ${claimable})::int`,
@@ -349,7 +350,9 @@ export async function getQueueProgress(
   const [decisions] = await db
     .select({
       doneToday: sql<number>`count(*) filter (where ${reviewDecision.userId} = ${input.userId} and ${reviewDecision.createdAt} >= date_trunc('day', now()))::int`,
-      sinceModel: sql<number>`count(*) filter (where ${input.currentModelCreatedAt === null ? sql`true` : sql`${reviewDecision.createdAt} > ${input.currentModelCreatedAt}`})::int`,
+      sinceModel: sql<number>`count(*) filter (where ${reviewDecision.createdAt} > coalesce((
+        select ${modelVersion.createdAt} from ${project} join ${modelVersion} on ${modelVersion.id} = ${project.currentModelVersionId}
+        where ${project.id} = ${input.projectId}), '-infinity'::timestamptz))::int`,
     })
     .from(reviewDecision)
     .where(and(eq(reviewDecision.projectId, input.projectId), sql`${reviewDecision.undoneAt} is null`));
@@ -359,4 +362,55 @@ export async function getQueueProgress(
     doneToday: decisions?.doneToday ?? 0,
     decisionsSinceModel: decisions?.sinceModel ?? 0,
   };
+}
+
+export type ReaderItem = CellPlacement & {
+  id: string;
+  kind: QueueKind;
+  priority: number;
+  leaseExpiresAt: Date | null;
+  /** Absent in blind queues (later issue): the reader must not see it in the page nor the response. */
+  prediction: { predictedClassId: string; confidence: number; modelVersionId: string } | null;
+  /** The reader's own label on the cell (its version is the optimistic-lock token). */
+  myLabel: { classId: string; version: number; source: string } | null;
+};
+
+/** What the reader shows for the items it holds, in the order given. */
+export async function listReaderItems(
+  db: DbOrTx,
+  input: { projectId: string; schemeId: string; userId: string; itemIds: string[] },
+): Promise<ReaderItem[]> {
+  if (input.itemIds.length === 0) return [];
+  const rows = await db
+    .select({
+      ...cellPlacementColumns,
+      id: reviewQueueItem.id,
+      kind: reviewQueueItem.kind,
+      priority: reviewQueueItem.priority,
+      leaseExpiresAt: reviewQueueItem.leaseExpiresAt,
+      predictedClassId: prediction.predictedClassId,
+      confidence: prediction.confidence,
+      modelVersionId: prediction.modelVersionId,
+      myClassId: label.classId,
+      myVersion: label.version,
+      mySource: label.source,
+    })
+    .from(reviewQueueItem)
+    .innerJoin(cell, eq(cell.id, reviewQueueItem.cellId))
+    .innerJoin(image, eq(image.id, cell.imageId))
+    .innerJoin(dataset, eq(dataset.id, image.datasetId))
+    .leftJoin(prediction, eq(prediction.id, reviewQueueItem.predictionId))
+    .leftJoin(label, and(eq(label.cellId, cell.id), eq(label.schemeId, input.schemeId), eq(label.readerId, input.userId)))
+    .where(and(eq(reviewQueueItem.projectId, input.projectId), inArray(reviewQueueItem.id, input.itemIds)));
+  const byId = new Map(
+    rows.map(({ predictedClassId, confidence, modelVersionId, myClassId, myVersion, mySource, ...r }) => [
+      r.id,
+      {
+        ...r,
+        prediction: predictedClassId && confidence !== null && modelVersionId ? { predictedClassId, confidence, modelVersionId } : null,
+        myLabel: myClassId && myVersion !== null && mySource ? { classId: myClassId, version: myVersion, source: mySource } : null,
+      },
+    ]),
+  );
+  return input.itemIds.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
 }

@@ -6,6 +6,7 @@ import { jobRouter } from "./routers/job";
 import { labelRouter } from "./routers/label";
 import { modelRouter } from "./routers/model";
 import { projectRouter } from "./routers/project";
+import { readingRouter } from "./routers/reading";
 import { reviewRouter } from "./routers/review";
 
 export const appRouter = router({
@@ -17,6 +18,7 @@ export const appRouter = router({
   job: jobRouter,
   model: modelRouter,
   review: reviewRouter,
+  reading: readingRouter,
 });
 
 export type AppRouter = typeof appRouter;
