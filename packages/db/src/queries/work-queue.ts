@@ -9,9 +9,7 @@ import {
   dataset,
   image,
   label,
-  modelVersion,
   prediction,
-  project,
   projectDataset,
   reviewDecision,
   reviewQueueItem,
@@ -351,8 +349,8 @@ export async function getQueueProgress(db: DbOrTx, input: { projectId: string; k
     .select({
       doneToday: sql<number>`count(*) filter (where ${reviewDecision.userId} = ${input.userId} and ${reviewDecision.createdAt} >= date_trunc('day', now()))::int`,
       sinceModel: sql<number>`count(*) filter (where ${reviewDecision.createdAt} > coalesce((
-        select ${modelVersion.createdAt} from ${project} join ${modelVersion} on ${modelVersion.id} = ${project.currentModelVersionId}
-        where ${project.id} = ${input.projectId}), '-infinity'::timestamptz))::int`,
+        select mv.created_at from project p join model_version mv on mv.id = p.current_model_version_id
+        where p.id = ${input.projectId}), '-infinity'::timestamptz))::int`,
     })
     .from(reviewDecision)
     .where(and(eq(reviewDecision.projectId, input.projectId), sql`${reviewDecision.undoneAt} is null`));
