@@ -84,6 +84,8 @@ export async function insertImageRows(
       await tx.insert(labelHistory).values(
         part.map((l) => ({
           labelId: l.id,
+          cellId: l.cellId,
+          readerId: null,
           version: 1,
           classId: l.classId,
           previousClassId: null,

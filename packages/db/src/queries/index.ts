@@ -17,3 +17,4 @@ export * from "./review-queue";
 export * from "./schemes";
 export * from "./training-set";
 export * from "./users";
+export * from "./work-queue";

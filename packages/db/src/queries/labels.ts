@@ -74,6 +74,8 @@ export async function saveLabel(db: DbOrTx, input: SaveLabelInput): Promise<Save
 async function appendHistory(tx: DbOrTx, saved: SavedLabel, previousClassId: string | null, actorId: string | null) {
   await tx.insert(labelHistory).values({
     labelId: saved.id,
+    cellId: saved.cellId,
+    readerId: saved.readerId,
     version: saved.version,
     classId: saved.classId,
     previousClassId,

@@ -71,7 +71,7 @@ export async function upsertReviewQueue(
       .insert(reviewQueueItem)
       .values(batch)
       .onConflictDoUpdate({
-        target: [reviewQueueItem.projectId, reviewQueueItem.cellId],
+        target: [reviewQueueItem.projectId, reviewQueueItem.kind, reviewQueueItem.cellId, reviewQueueItem.round],
         set: {
           priority: sql`excluded.priority`,
           strategy: sql`excluded.strategy`,

@@ -1,4 +1,4 @@
-import { index, integer, jsonb, pgEnum, pgTable, text, unique, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { boolean, index, integer, jsonb, pgEnum, pgTable, text, unique, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { user } from "./auth";
 import { createdAt, id, updatedAt } from "./columns";
 import { cell } from "./dataset";
@@ -43,19 +43,22 @@ export const labelHistory = pgTable(
   "label_history",
   {
     id: id(),
-    labelId: uuid()
-      .notNull()
-      .references(() => label.id, { onDelete: "cascade" }),
+    /** null once the label was removed (an undo of a first label); cellId/readerId still say whose it was. */
+    labelId: uuid().references(() => label.id, { onDelete: "set null" }),
+    cellId: uuid().references(() => cell.id, { onDelete: "cascade" }),
+    readerId: uuid().references(() => user.id, { onDelete: "restrict" }),
     version: integer().notNull(),
     classId: uuid()
       .notNull()
       .references(() => cellClass.id, { onDelete: "restrict" }),
     previousClassId: uuid().references(() => cellClass.id, { onDelete: "restrict" }),
     source: labelSource().notNull(),
+    /** This version removed the label (classId = the class it had). */
+    removed: boolean().notNull().default(false),
     actorId: uuid().references(() => user.id, { onDelete: "restrict" }),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex("label_history_label_version_uq").on(t.labelId, t.version)],
+  (t) => [uniqueIndex("label_history_label_version_uq").on(t.labelId, t.version), index("label_history_cell_idx").on(t.cellId)],
 );
 
 export const auditEvent = pgTable(

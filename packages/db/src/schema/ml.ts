@@ -7,7 +7,9 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   real,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -17,12 +19,20 @@ import { user } from "./auth";
 import { createdAt, id, updatedAt } from "./columns";
 import { cell, dataset } from "./dataset";
 import { project } from "./project";
+import { label, labelSource } from "./label";
 import { cellClass, classScheme } from "./scheme";
 
 export const modelStatus = pgEnum("model_status", ["training", "ready", "failed", "rejected"]);
 export const jobType = pgEnum("job_type", ["train", "evaluate", "lodocv", "predict", "import"]);
 export const jobStatus = pgEnum("job_status", ["queued", "running", "succeeded", "failed", "cancelled"]);
 export const reviewStatus = pgEnum("review_status", ["pending", "claimed", "done", "skipped"]);
+/**
+ * What a work queue streams: labeling = unlabelled cells, review = predictions by uncertainty,
+ * false_negative = cells called normal ordered by their probability of the abnormal classes.
+ * Later kinds (double reading, adjudication, gold) add values here.
+ */
+export const queueKind = pgEnum("queue_kind", ["labeling", "review", "false_negative"]);
+export const reviewDecisionAction = pgEnum("review_decision_action", ["accept", "correct"]);
 
 export const modelVersion = pgTable(
   "model_version",
@@ -149,6 +159,9 @@ export const reviewQueueItem = pgTable(
     projectId: uuid()
       .notNull()
       .references(() => project.id, { onDelete: "cascade" }),
+    kind: queueKind().notNull().default("review"),
+    /** Reading round: 1 = first reading; blind double reading adds round 2 items for the same cell. */
+    round: smallint().notNull().default(1),
     cellId: uuid()
       .notNull()
       .references(() => cell.id, { onDelete: "cascade" }),
@@ -159,13 +172,71 @@ export const reviewQueueItem = pgTable(
     status: reviewStatus().notNull().default("pending"),
     claimedBy: uuid().references(() => user.id, { onDelete: "set null" }),
     claimedAt: timestamp({ withTimezone: true }),
+    /** A claim is a lease: past this instant the item is claimable again (extended on reader activity). */
+    leaseExpiresAt: timestamp({ withTimezone: true }),
     resolvedAt: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
-    uniqueIndex("review_queue_item_project_cell_uq").on(t.projectId, t.cellId),
-    index("review_queue_item_claim_idx").on(t.projectId, t.status, t.priority),
+    uniqueIndex("review_queue_item_project_kind_cell_uq").on(t.projectId, t.kind, t.cellId, t.round),
+    index("review_queue_item_claim_idx").on(t.projectId, t.kind, t.status, t.priority),
+    index("review_queue_item_claimer_idx").on(t.claimedBy, t.status),
+  ],
+);
+
+/** A reader skipped an item: it goes back to the others, not to this reader again in this session. */
+export const reviewQueueSkip = pgTable(
+  "review_queue_skip",
+  {
+    itemId: uuid()
+      .notNull()
+      .references(() => reviewQueueItem.id, { onDelete: "cascade" }),
+    userId: uuid()
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ name: "review_queue_skip_pk", columns: [t.itemId, t.userId] })],
+);
+
+/**
+ * One reader decision on a queue item, kept for server-side undo and for "decisions since the current
+ * model". previous* describe the reader's own label before the decision (null = they had none).
+ */
+export const reviewDecision = pgTable(
+  "review_decision",
+  {
+    id: id(),
+    projectId: uuid()
+      .notNull()
+      .references(() => project.id, { onDelete: "cascade" }),
+    itemId: uuid()
+      .notNull()
+      .references(() => reviewQueueItem.id, { onDelete: "cascade" }),
+    cellId: uuid()
+      .notNull()
+      .references(() => cell.id, { onDelete: "cascade" }),
+    // restrict, like label.readerId: users are disabled, not deleted.
+    userId: uuid()
+      .notNull()
+      .references(() => user.id, { onDelete: "restrict" }),
+    action: reviewDecisionAction().notNull(),
+    /** The label written; null once an undo removed it (history keeps it). */
+    labelId: uuid().references(() => label.id, { onDelete: "set null" }),
+    labelVersion: integer().notNull(),
+    classId: uuid()
+      .notNull()
+      .references(() => cellClass.id, { onDelete: "restrict" }),
+    previousClassId: uuid().references(() => cellClass.id, { onDelete: "restrict" }),
+    previousSource: labelSource(),
+    modelVersionId: uuid().references(() => modelVersion.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    undoneAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    index("review_decision_user_idx").on(t.userId, t.projectId, t.createdAt),
+    index("review_decision_project_idx").on(t.projectId, t.createdAt),
   ],
 );
 

@@ -13,3 +13,4 @@ export * from "./project-service";
 export * from "./user-service";
 export * from "./project-settings-service";
 export * from "./dataset-share-service";
+export * from "./reading-service";

@@ -11,7 +11,8 @@ export async function createCells(db: Db, n: number, tag = "t") {
   const scheme = await getSchemeByKey(db, "pbc-8");
   const cellIds: string[] = [];
   for (let i = 0; i < n; i++) {
-    const sha = `${tag}${i}`.padEnd(64, "0");
+    // Zero-padded index: `${tag}1` and `${tag}10` padded with zeros would collide.
+    const sha = `${tag}${String(i).padStart(5, "0")}`.padEnd(64, "0");
     const [img] = await db
       .insert(image)
       .values({

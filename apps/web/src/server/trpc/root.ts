@@ -9,6 +9,7 @@ import { labelRouter } from "./routers/label";
 import { memberRouter } from "./routers/member";
 import { modelRouter } from "./routers/model";
 import { projectRouter } from "./routers/project";
+import { readingRouter } from "./routers/reading";
 import { reviewRouter } from "./routers/review";
 
 export const appRouter = router({
@@ -23,6 +24,7 @@ export const appRouter = router({
   member: memberRouter,
   account: accountRouter,
   admin: adminRouter,
+  reading: readingRouter,
 });
 
 export type AppRouter = typeof appRouter;

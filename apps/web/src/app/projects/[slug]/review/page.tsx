@@ -2,6 +2,7 @@ import { ClassChip, cropBackground, formatMetric, formatPercent } from "@hemaloo
 import type { Metadata } from "next";
 import Link from "next/link";
 import { load, serverApi } from "../../../../trpc/server";
+import { QueueChooser } from "./queue-chooser";
 
 export const dynamic = "force-dynamic";
 
@@ -30,9 +31,16 @@ export default async function ReviewPage({ params }: Props) {
         </Link>
       </div>
       <p className="muted small">
-        The most uncertain cells from the last &ldquo;Predict &amp; rank&rdquo; run, most uncertain first. This is a preview: claiming and
-        reviewing cells comes later.
+        The most uncertain cells from the last &ldquo;Predict &amp; rank&rdquo; run, most uncertain first. Open the reader to claim and
+        decide them one key at a time.
       </p>
+      <QueueChooser
+        projectId={project.project.id}
+        slug={slug}
+        isLead={project.role === "lead" || project.role === "admin"}
+        classes={project.scheme.classes}
+        datasets={project.datasets.map((d) => ({ id: d.id, name: d.name }))}
+      />
       {items.length === 0 ? (
         <section className="panel">
           <p className="muted">

@@ -1,0 +1,91 @@
+import { getQueueProgress, listReaderItems } from "@hemaloop/db/queries";
+import {
+  buildWorkQueue,
+  claimReaderBatch,
+  decideQueueItem,
+  skipReaderItem,
+  undoLastDecision,
+  type ReaderActor,
+} from "@hemaloop/db/services";
+import { UNCERTAINTY_STRATEGIES } from "@hemaloop/ml/contracts";
+import { z } from "zod";
+import { roleProcedure, router } from "../init";
+
+const kindSchema = z.enum(["labeling", "review", "false_negative"]);
+const filtersSchema = z
+  .object({
+    datasetId: z.uuid().optional(),
+    predictedClassId: z.uuid().optional(),
+    minConfidence: z.number().min(0).max(1).optional(),
+    maxConfidence: z.number().min(0).max(1).optional(),
+  })
+  .refine((f) => f.minConfidence === undefined || f.maxConfidence === undefined || f.minConfidence <= f.maxConfidence, {
+    message: "minConfidence must not exceed maxConfidence",
+  });
+
+const readerOf = (ctx: { project: { id: string }; user: { id: string } }): ReaderActor => ({
+  projectId: ctx.project.id,
+  actorId: ctx.user.id,
+});
+
+/** The reading room: work queues that readers claim item by item, and their decisions. */
+export const readingRouter = router({
+  /** A lead (re)ranks a queue from the current model; claimed items stay with their readers. */
+  build: roleProcedure("lead")
+    .input(z.object({ kind: kindSchema, strategy: z.enum(UNCERTAINTY_STRATEGIES).optional() }))
+    .mutation(({ ctx, input }) => buildWorkQueue(ctx.db, readerOf(ctx), input)),
+
+  /** Header numbers: remaining, held by me, done today by me, decisions since the current model. */
+  progress: roleProcedure("annotator")
+    .input(z.object({ kind: kindSchema }))
+    .query(({ ctx, input }) => getQueueProgress(ctx.db, { projectId: ctx.project.id, kind: input.kind, userId: ctx.user.id })),
+
+  /**
+   * The reader's batch (the current cell and those to prefetch): extends held leases, tops up to
+   * `hold`, and returns the items with the header numbers.
+   */
+  claim: roleProcedure("annotator")
+    .input(
+      z.object({
+        kind: kindSchema,
+        hold: z.number().int().min(1).max(20).default(11),
+        filters: filtersSchema.optional(),
+        skippedSince: z.coerce.date().optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const ids = await claimReaderBatch(ctx.db, readerOf(ctx), input);
+      const items = await listReaderItems(ctx.db, {
+        projectId: ctx.project.id,
+        schemeId: ctx.project.schemeId,
+        userId: ctx.user.id,
+        itemIds: ids,
+      });
+      const progress = await getQueueProgress(ctx.db, {
+        projectId: ctx.project.id,
+        kind: input.kind,
+        userId: ctx.user.id,
+      });
+      return { items, progress };
+    }),
+
+  decide: roleProcedure("annotator")
+    .input(
+      z.object({
+        itemId: z.uuid(),
+        decision: z.discriminatedUnion("action", [
+          z.object({ action: z.literal("accept") }),
+          z.object({ action: z.literal("correct"), classId: z.uuid() }),
+        ]),
+        expectedVersion: z.number().int().min(1).nullable(),
+      }),
+    )
+    .mutation(({ ctx, input }) => decideQueueItem(ctx.db, readerOf(ctx), input)),
+
+  skip: roleProcedure("annotator")
+    .input(z.object({ itemId: z.uuid() }))
+    .mutation(({ ctx, input }) => skipReaderItem(ctx.db, readerOf(ctx), input)),
+
+  /** Undoes the caller's most recent decision in the project (up to 20 back). */
+  undo: roleProcedure("annotator").mutation(({ ctx }) => undoLastDecision(ctx.db, readerOf(ctx))),
+});
