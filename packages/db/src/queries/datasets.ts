@@ -115,3 +115,24 @@ export async function countCellsByDataset(db: DbOrTx, datasetIds: string[]): Pro
     .groupBy(image.datasetId);
   return new Map(rows.map((r) => [r.datasetId, r.n]));
 }
+
+/** What the importer addresses a dataset by: its institution's name, its name and its scheme's key. */
+export async function getDatasetImportNames(
+  db: DbOrTx,
+  datasetId: string,
+): Promise<{ institution: string; dataset: string; schemeKey: string }> {
+  const [row] = await db
+    .select({ institution: institution.name, dataset: dataset.name, schemeKey: classScheme.key })
+    .from(dataset)
+    .innerJoin(institution, eq(institution.id, dataset.institutionId))
+    .innerJoin(classScheme, eq(classScheme.id, dataset.schemeId))
+    .where(eq(dataset.id, datasetId));
+  if (!row) throw new NotFoundError("dataset", { datasetId });
+  return row;
+}
+
+export async function getInstitutionById(db: DbOrTx, institutionId: string): Promise<Institution> {
+  const [row] = await db.select().from(institution).where(eq(institution.id, institutionId));
+  if (!row) throw new NotFoundError("institution", { institutionId });
+  return row;
+}

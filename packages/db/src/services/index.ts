@@ -11,3 +11,4 @@ export * from "./admin-actor";
 export * from "./institution-service";
 export * from "./project-service";
 export * from "./user-service";
+export * from "./import-job-service";
