@@ -196,6 +196,8 @@ function receiveFiles(
         try {
           if (failed) return void stream.resume();
           await checkForm();
+          // The request may have failed while the form was checked: its file will never end.
+          if (failed) return void stream.resume();
           if (index > 0 && (isZip(fileName) || uploads.some((u) => isZip(u.name)))) {
             throw new UploadRejected(400, "send one zip, or several files without a zip");
           }
