@@ -1,7 +1,7 @@
 import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
-import { cell, classScheme, dataset, image, institution, projectDataset } from "../schema";
+import { cell, classScheme, dataset, image, institution, institutionMember, projectDataset } from "../schema";
 import { getSchemeByKey } from "./schemes";
 
 export type Institution = typeof institution.$inferSelect;
@@ -135,4 +135,16 @@ export async function getInstitutionById(db: DbOrTx, institutionId: string): Pro
   const [row] = await db.select().from(institution).where(eq(institution.id, institutionId));
   if (!row) throw new NotFoundError("institution", { institutionId });
   return row;
+}
+
+/** Institutions a user may create datasets for: their memberships (every institution for a system admin). */
+export async function listUploadInstitutions(db: DbOrTx, viewer: { id: string; isSystemAdmin: boolean }): Promise<Institution[]> {
+  if (viewer.isSystemAdmin) return db.select().from(institution).orderBy(asc(institution.name));
+  return db
+    .select({ institution })
+    .from(institutionMember)
+    .innerJoin(institution, eq(institution.id, institutionMember.institutionId))
+    .where(eq(institutionMember.userId, viewer.id))
+    .orderBy(asc(institution.name))
+    .then((rows) => rows.map((r) => r.institution));
 }
