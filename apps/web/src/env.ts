@@ -25,6 +25,12 @@ const webEnvSchema = z
       .optional()
       .transform((v) => v === "true" || v === "1"),
     HEMALOOP_DB_MAX_CONNECTIONS: z.coerce.number().int().positive().max(100).default(10),
+    /** Largest browser upload (all files of one request together), in bytes. Default 2 GiB. */
+    HEMALOOP_UPLOAD_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(2 * 1024 ** 3),
     /** Where the monorepo lives; found from the working directory when unset. */
     HEMALOOP_REPO_ROOT: z.string().optional(),
   })
@@ -46,6 +52,7 @@ export type WebEnv = {
   trustHost: boolean;
   repoRoot: string;
   dbMaxConnections: number;
+  uploadMaxBytes: number;
   /** DATABASE_URL, HEMALOOP_DATA_DIR, HEMALOOP_STORAGE_DIR, ... (shared with the trainer and CLIs). */
   runtime: RuntimeConfig;
 };
@@ -83,6 +90,7 @@ export function parseWebEnv(env: Record<string, string | undefined>, cwd = proce
     trustHost: e.AUTH_TRUST_HOST || e.NODE_ENV !== "production",
     repoRoot,
     dbMaxConnections: e.HEMALOOP_DB_MAX_CONNECTIONS,
+    uploadMaxBytes: e.HEMALOOP_UPLOAD_MAX_BYTES,
     runtime,
   };
 }

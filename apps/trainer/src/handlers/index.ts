@@ -2,6 +2,7 @@ import type { JobType } from "@hemaloop/db";
 import { createStorage } from "@hemaloop/db/storage";
 import type { TrainerConfig } from "../env";
 import type { JobHandler } from "../worker";
+import { createImportHandler } from "./import-handler";
 import { createLodocvHandler } from "./lodocv-handler";
 import { removeModelVersionFiles } from "./model-files";
 import { createPredictHandler } from "./predict-handler";
@@ -15,6 +16,7 @@ export function createJobHandlers(config: TrainerConfig): Partial<Record<JobType
     train: createTrainHandler(deps),
     predict: createPredictHandler(deps),
     lodocv: createLodocvHandler(deps),
+    import: createImportHandler({ storage, maxImagePixels: config.runtime.maxImagePixels }),
   };
 }
 

@@ -18,19 +18,28 @@ function plain(status: number, message: string): Response {
  * minRole. A project the user is not a member of answers 404, so slugs do not leak; a member without
  * the role gets 403.
  */
-async function authorize(deps: DownloadDeps, slug: string, minRole: ProjectRole): Promise<Project | Response> {
-  if (!deps.user) return plain(401, "sign in first");
+export async function authorizeProject(
+  deps: Pick<DownloadDeps, "db" | "user">,
+  slug: string,
+  minRole: ProjectRole,
+): Promise<{ project: Project } | { status: 401 | 403 | 404; message: string }> {
+  if (!deps.user) return { status: 401, message: "sign in first" };
   let project: Project;
   try {
     project = await getProjectBySlug(deps.db, slug);
   } catch (error) {
-    if (error instanceof NotFoundError) return plain(404, "not found");
+    if (error instanceof NotFoundError) return { status: 404, message: "not found" };
     throw error;
   }
   const role = deps.user.isSystemAdmin ? "admin" : await getMembershipRole(deps.db, project.id, deps.user.id);
-  if (!role) return plain(404, "not found");
-  if (!hasProjectRole(role, minRole)) return plain(403, `this needs the ${minRole} role or higher (you are ${role})`);
-  return project;
+  if (!role) return { status: 404, message: "not found" };
+  if (!hasProjectRole(role, minRole)) return { status: 403, message: `this needs the ${minRole} role or higher (you are ${role})` };
+  return { project };
+}
+
+async function authorize(deps: DownloadDeps, slug: string, minRole: ProjectRole): Promise<Project | Response> {
+  const outcome = await authorizeProject(deps, slug, minRole);
+  return "project" in outcome ? outcome.project : plain(outcome.status, outcome.message);
 }
 
 const uuid = z.string().uuid();

@@ -1,7 +1,7 @@
 import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
-import { cell, classScheme, dataset, image, institution, projectDataset } from "../schema";
+import { cell, classScheme, dataset, image, institution, institutionMember, projectDataset } from "../schema";
 import { getSchemeByKey } from "./schemes";
 
 export type Institution = typeof institution.$inferSelect;
@@ -114,4 +114,37 @@ export async function countCellsByDataset(db: DbOrTx, datasetIds: string[]): Pro
     .where(inArray(image.datasetId, datasetIds))
     .groupBy(image.datasetId);
   return new Map(rows.map((r) => [r.datasetId, r.n]));
+}
+
+/** What the importer addresses a dataset by: its institution's name, its name and its scheme's key. */
+export async function getDatasetImportNames(
+  db: DbOrTx,
+  datasetId: string,
+): Promise<{ institution: string; dataset: string; schemeKey: string }> {
+  const [row] = await db
+    .select({ institution: institution.name, dataset: dataset.name, schemeKey: classScheme.key })
+    .from(dataset)
+    .innerJoin(institution, eq(institution.id, dataset.institutionId))
+    .innerJoin(classScheme, eq(classScheme.id, dataset.schemeId))
+    .where(eq(dataset.id, datasetId));
+  if (!row) throw new NotFoundError("dataset", { datasetId });
+  return row;
+}
+
+export async function getInstitutionById(db: DbOrTx, institutionId: string): Promise<Institution> {
+  const [row] = await db.select().from(institution).where(eq(institution.id, institutionId));
+  if (!row) throw new NotFoundError("institution", { institutionId });
+  return row;
+}
+
+/** Institutions a user may create datasets for: their memberships (every institution for a system admin). */
+export async function listUploadInstitutions(db: DbOrTx, viewer: { id: string; isSystemAdmin: boolean }): Promise<Institution[]> {
+  if (viewer.isSystemAdmin) return db.select().from(institution).orderBy(asc(institution.name));
+  return db
+    .select({ institution })
+    .from(institutionMember)
+    .innerJoin(institution, eq(institution.id, institutionMember.institutionId))
+    .where(eq(institutionMember.userId, viewer.id))
+    .orderBy(asc(institution.name))
+    .then((rows) => rows.map((r) => r.institution));
 }

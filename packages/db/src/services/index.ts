@@ -14,3 +14,4 @@ export * from "./user-service";
 export * from "./project-settings-service";
 export * from "./dataset-share-service";
 export * from "./reading-service";
+export * from "./import-job-service";

@@ -38,3 +38,22 @@ export function imageKeys(sha256: string, extension: string): ImageKeys {
     dzFiles: `dz/${fan}/${sha256}_files/`,
   };
 }
+
+/** Prefix of one browser upload's files, waiting for their import job (removed after it). */
+export function uploadPrefix(uploadId: string): string {
+  if (!/^[0-9a-f-]{36}$/.test(uploadId)) throw new InvalidStorageKeyError(uploadId, "upload id is not a uuid");
+  return `uploads/${uploadId}/`;
+}
+
+/**
+ * Key of the index-th file of an upload. The browser's name is kept only as a readable hint (the import
+ * job names files from its payload); the index keeps two files of the same name apart.
+ */
+export function uploadFileKey(uploadId: string, index: number, fileName: string): string {
+  const hint =
+    fileName
+      .replace(/[^A-Za-z0-9._-]/g, "_")
+      .replace(/^\.+/, "")
+      .slice(-100) || "file";
+  return `${uploadPrefix(uploadId)}${index}-${hint}`;
+}

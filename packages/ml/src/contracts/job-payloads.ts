@@ -35,6 +35,8 @@ export const JOB_DEFAULTS = {
   chunkSize: 2_000,
   /** Per-channel gain and bias jitter of training batches (DEFAULT_TRAIN_CONFIG.augment gain/bias; a test keeps them equal). */
   colourJitter: 0.1,
+  /** Rejections listed by name in an import job's result (the total is always kept). */
+  importRejectionListCap: 200,
 } as const;
 
 export const backboneSchema = z.enum(TRAIN_BACKBONES);
@@ -118,3 +120,43 @@ export const predictPayloadSchema = z.object({
 });
 export type PredictPayload = z.output<typeof predictPayloadSchema>;
 export type PredictPayloadInput = z.input<typeof predictPayloadSchema>;
+
+/** Dataset provenance a browser upload records (the CLI's --site ... --licence). */
+export const importProvenanceSchema = z.object({
+  site: z.string().trim().min(1).max(200).optional(),
+  device: z.string().trim().min(1).max(200).optional(),
+  stain: z.string().trim().min(1).max(200).optional(),
+  magnification: z.string().trim().min(1).max(50).optional(),
+  licence: z.string().trim().min(1).max(200).optional(),
+});
+export type ImportProvenance = z.output<typeof importProvenanceSchema>;
+
+/** Where an uploaded import goes: a new dataset of an institution the uploader belongs to, or one the project has. */
+export const importTargetSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("new"),
+    institutionId: z.uuid(),
+    name: z.string().trim().min(1).max(200),
+    schemeKey: z.string().trim().min(1).max(100),
+  }),
+  z.object({ kind: z.literal("existing"), datasetId: z.uuid() }),
+]);
+export type ImportTarget = z.output<typeof importTargetSchema>;
+
+/** One uploaded file in storage, below the uploads/ prefix; name is the browser's file name. */
+export const uploadedFileSchema = z.object({
+  key: z.string().regex(/^uploads\/[0-9a-f-]{36}\/[^/]+$/, "upload keys live in uploads/<id>/<name>"),
+  name: z.string().min(1).max(255),
+  size: z.number().int().nonnegative(),
+});
+export type UploadedFile = z.output<typeof uploadedFileSchema>;
+
+/** An import job (job.type "import"): one zip, or loose files (images plus a manifest / COCO JSON / VOC XML). */
+export const importPayloadSchema = z.object({
+  target: importTargetSchema,
+  provenance: importProvenanceSchema.default({}),
+  uploads: z.array(uploadedFileSchema).min(1).max(100_000),
+  rejectionListCap: z.number().int().min(0).max(10_000).default(JOB_DEFAULTS.importRejectionListCap),
+});
+export type ImportPayload = z.output<typeof importPayloadSchema>;
+export type ImportPayloadInput = z.input<typeof importPayloadSchema>;

@@ -148,3 +148,16 @@ export const predictJobResultSchema = z.object({
   runtime: z.enum(["onnxruntime", "tfjs"]),
 });
 export type PredictJobResult = z.input<typeof predictJobResultSchema>;
+
+/** job.result of an import job: counts, and the first rejections by name (rejected is the total). */
+export const importJobResultSchema = z.object({
+  datasetId: z.uuid(),
+  total: z.number(),
+  imported: z.number(),
+  duplicates: z.number(),
+  rejected: z.number(),
+  rejections: z.array(z.object({ file: z.string(), line: z.number().int().optional(), reason: z.string() })),
+  aborted: z.boolean(),
+  durationMs: z.number(),
+});
+export type ImportJobResult = z.output<typeof importJobResultSchema>;

@@ -51,6 +51,11 @@ export default async function ProjectPage({ params }: Props) {
           <Link className="button" href={`/projects/${slug}/models`}>
             Models
           </Link>
+          {canTrain ? (
+            <Link className="button" href={`/projects/${slug}/upload`} data-testid="upload-link">
+              Upload images
+            </Link>
+          ) : null}
           <Link className="button" href={`/projects/${slug}/review`}>
             Review queue
           </Link>
