@@ -1,8 +1,11 @@
 import type { NextAuthConfig } from "next-auth";
 import { getEnv } from "./env";
+import { resolveAuthRedirect } from "./server/callback-url";
 
 /** CredentialsSignin code of a sign-in refused because the account is disabled. */
 export const ACCOUNT_DISABLED_CODE = "account_disabled";
+/** CredentialsSignin code of a try refused unchecked after too many failures (HTTP 429 on the Auth.js endpoint). */
+export const RATE_LIMITED_CODE = "rate_limited";
 
 /**
  * The part of the Auth.js configuration that needs no database: shared by proxy.ts (which only
@@ -26,6 +29,9 @@ export function baseAuthConfig(): NextAuthConfig {
     },
     providers: [],
     callbacks: {
+      redirect({ url, baseUrl }) {
+        return resolveAuthRedirect(url, baseUrl);
+      },
       jwt({ token, user }) {
         if (user) {
           token.uid = user.id;

@@ -2,8 +2,9 @@ import { checkCredentials } from "@hemaloop/db/queries";
 import NextAuth, { CredentialsSignin } from "next-auth";
 import Credentials from "next-auth/providers/credentials";
 import { z } from "zod";
-import { ACCOUNT_DISABLED_CODE, baseAuthConfig } from "./auth.config";
+import { ACCOUNT_DISABLED_CODE, baseAuthConfig, RATE_LIMITED_CODE } from "./auth.config";
 import { getDb } from "./server/db";
+import { clientAddress, getSignInLimiter } from "./server/sign-in-limit";
 
 const credentialsSchema = z.object({
   email: z.email().max(320),
@@ -15,6 +16,11 @@ export class AccountDisabledSignin extends CredentialsSignin {
   override code = ACCOUNT_DISABLED_CODE;
 }
 
+/** Too many failed sign-ins for this account or address: refused before the password is checked. */
+export class RateLimitedSignin extends CredentialsSignin {
+  override code = RATE_LIMITED_CODE;
+}
+
 /** Lazy config: the environment and the database are touched on the first request, not at build. */
 export const { handlers, auth, signIn, signOut } = NextAuth(() => {
   const base = baseAuthConfig();
@@ -23,12 +29,20 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => {
     providers: [
       Credentials({
         credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
-        async authorize(raw) {
+        async authorize(raw, request) {
           const parsed = credentialsSchema.safeParse(raw);
           if (!parsed.success) return null;
-          const check = await checkCredentials(await getDb(), parsed.data.email, parsed.data.password);
+          const { email, password } = parsed.data;
+          const limiter = await getSignInLimiter();
+          const ip = clientAddress(request.headers);
+          if (!(await limiter.check(email, ip)).allowed) throw new RateLimitedSignin();
+          const check = await checkCredentials(await getDb(), email, password);
+          if (check.status === "wrong") {
+            await limiter.recordFailure(email, ip);
+            return null;
+          }
+          await limiter.recordSuccess(email);
           if (check.status === "disabled") throw new AccountDisabledSignin();
-          if (check.status !== "ok") return null;
           const { user } = check;
           return { id: user.id, email: user.email, name: user.name, isSystemAdmin: user.isSystemAdmin };
         },

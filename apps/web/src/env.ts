@@ -25,6 +25,10 @@ const webEnvSchema = z
       .optional()
       .transform((v) => v === "true" || v === "1"),
     HEMALOOP_DB_MAX_CONNECTIONS: z.coerce.number().int().positive().max(100).default(10),
+    /** Failed sign-ins per account / per client address within the window before tries are refused (HTTP 429). */
+    HEMALOOP_SIGNIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(10),
+    HEMALOOP_SIGNIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(100),
+    HEMALOOP_SIGNIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
     /** Where the monorepo lives; found from the working directory when unset. */
     HEMALOOP_REPO_ROOT: z.string().optional(),
   })
@@ -46,6 +50,7 @@ export type WebEnv = {
   trustHost: boolean;
   repoRoot: string;
   dbMaxConnections: number;
+  signInLimits: { accountFailures: number; ipFailures: number; windowSeconds: number };
   /** DATABASE_URL, HEMALOOP_DATA_DIR, HEMALOOP_STORAGE_DIR, ... (shared with the trainer and CLIs). */
   runtime: RuntimeConfig;
 };
@@ -83,6 +88,11 @@ export function parseWebEnv(env: Record<string, string | undefined>, cwd = proce
     trustHost: e.AUTH_TRUST_HOST || e.NODE_ENV !== "production",
     repoRoot,
     dbMaxConnections: e.HEMALOOP_DB_MAX_CONNECTIONS,
+    signInLimits: {
+      accountFailures: e.HEMALOOP_SIGNIN_MAX_FAILURES,
+      ipFailures: e.HEMALOOP_SIGNIN_MAX_FAILURES_PER_IP,
+      windowSeconds: e.HEMALOOP_SIGNIN_WINDOW_SECONDS,
+    },
     runtime,
   };
 }

@@ -1,5 +1,6 @@
 import type { DbOrTx } from "@hemaloop/db/client";
 import { loadSessionUserState, type SessionUserState } from "@hemaloop/db/queries";
+import { safeCallbackUrl } from "./callback-url";
 import type { SessionUser } from "./trpc/init";
 
 /** signed-out: no session cookie; disabled: the cookie names a user who is disabled or no longer exists. */
@@ -17,11 +18,6 @@ export function sessionUserOf(state: SessionState): SessionUser | null {
 }
 
 export const DISABLED_SIGN_IN_PATH = "/sign-in?reason=disabled";
-
-/** Only same-site relative paths are followed (no open redirects). */
-export function safeCallbackUrl(value: unknown): string {
-  return typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\") ? value : "/";
-}
 
 /**
  * The sign-in page: an active session goes on to its callback; a disabled one stays here and is told why

@@ -20,6 +20,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(actual, expected);
 }
 
+let dummyHash: Promise<string> | undefined;
+
+/** A hash of a random password nobody knows, made once per process with the same scrypt parameters. */
+function getDummyHash(): Promise<string> {
+  dummyHash ??= hashPassword(randomBytes(32).toString("hex"));
+  return dummyHash;
+}
+
 export type PublicUser = { id: string; email: string; name: string; isSystemAdmin: boolean };
 
 /** Who is asking: enough to decide visibility without another lookup. */
@@ -84,7 +92,10 @@ export type CredentialCheck = { status: "ok"; user: PublicUser } | { status: "wr
  */
 export async function checkCredentials(db: DbOrTx, email: string, password: string): Promise<CredentialCheck> {
   const row = await findUserByEmail(db, email);
-  if (!row?.passwordHash || !(await verifyPassword(password, row.passwordHash))) return { status: "wrong" };
+  // Unknown emails and password-less accounts pay for one scrypt too, so timing does not tell them apart.
+  const stored = row?.passwordHash ?? (await getDummyHash());
+  const matches = await verifyPassword(password, stored);
+  if (!row?.passwordHash || !matches) return { status: "wrong" };
   return row.disabledAt ? { status: "disabled" } : { status: "ok", user: toPublicUser(row) };
 }
 

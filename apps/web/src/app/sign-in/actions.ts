@@ -1,9 +1,9 @@
 "use server";
 
 import { AuthError, CredentialsSignin } from "next-auth";
-import { ACCOUNT_DISABLED_CODE } from "../../auth.config";
+import { ACCOUNT_DISABLED_CODE, RATE_LIMITED_CODE } from "../../auth.config";
 import { signIn } from "../../auth";
-import { safeCallbackUrl } from "../../server/session-state";
+import { safeCallbackUrl } from "../../server/callback-url";
 
 export type SignInState = { error: string | null; email: string };
 
@@ -23,6 +23,9 @@ export async function signInAction(_prev: SignInState, formData: FormData): Prom
     // A successful sign-in throws Next's redirect, which must propagate.
     if (error instanceof CredentialsSignin && error.code === ACCOUNT_DISABLED_CODE) {
       return { error: "Your account has been disabled. Ask your administrator to enable it.", email };
+    }
+    if (error instanceof CredentialsSignin && error.code === RATE_LIMITED_CODE) {
+      return { error: "Too many failed sign-ins. Wait a few minutes, then try again.", email };
     }
     if (error instanceof AuthError) {
       return { error: error.type === "CredentialsSignin" ? "Wrong email or password." : "Sign-in failed. Try again.", email };
