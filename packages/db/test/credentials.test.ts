@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { checkCredentials, ensureUser } from "../src/queries/users";
+import { checkCredentials, ensureUser, matchSsoUser } from "../src/queries/users";
 import { disableUser } from "../src/services";
 import { SYSTEM_ACTOR } from "../src";
 import { createTestDb, type TestDb } from "./helpers/test-db";
@@ -44,4 +44,14 @@ it("spends a scrypt on unknown emails too (no timing difference worth measuring)
     // Lower bound only: this machine is shared and noisy; what matters is that none is the fast path.
     expect(ms / known).toBeGreaterThan(0.3);
   }
+});
+
+it("matches a single-sign-on identity only by a verified email of an enabled account", async () => {
+  const known = await checkCredentials(t.db, "known@example.org", "right password 1");
+  expect(await matchSsoUser(t.db, { email: "KNOWN@example.org", email_verified: true })).toEqual(known);
+  expect(await matchSsoUser(t.db, { email: "known@example.org", email_verified: false })).toEqual({ status: "unverified" });
+  expect(await matchSsoUser(t.db, { email: "known@example.org", email_verified: "true" })).toEqual({ status: "unverified" });
+  expect(await matchSsoUser(t.db, { email_verified: true })).toEqual({ status: "unverified" });
+  expect(await matchSsoUser(t.db, { email: "stranger@example.org", email_verified: true })).toEqual({ status: "no_account" });
+  expect(await matchSsoUser(t.db, { email: "off@example.org", email_verified: true })).toEqual({ status: "disabled" });
 });

@@ -31,3 +31,16 @@ export function decideSignInPage(
   if (state.status === "active") return { redirectTo: callbackUrl };
   return { callbackUrl, disabled: state.status === "disabled" || params.reason === "disabled" };
 }
+
+/** Why single sign-on was refused (the `reason` the Auth.js signIn callback sends back), in words; null if none. */
+export function describeSignInRefusal(params: { reason?: unknown; error?: unknown }): string | null {
+  switch (params.reason) {
+    case "sso_no_account":
+      return "No HemaLoop account has the email your organisation's sign-in gave. Ask your administrator to add you; accounts are not created by signing in.";
+    case "sso_unverified":
+      return "Your organisation's sign-in did not confirm your email address, so it cannot be matched to a HemaLoop account.";
+    case "sso_disabled":
+      return "Your account has been disabled. Ask your administrator to enable it.";
+  }
+  return typeof params.error === "string" && params.error.length > 0 ? "Sign-in failed. Try again." : null;
+}

@@ -99,6 +99,21 @@ export async function checkCredentials(db: DbOrTx, email: string, password: stri
   return row.disabledAt ? { status: "disabled" } : { status: "ok", user: toPublicUser(row) };
 }
 
+/** Whom a single-sign-on identity stands for: never a new account (no self-registration). */
+export type SsoMatch = { status: "ok"; user: PublicUser } | { status: "unverified" } | { status: "no_account" } | { status: "disabled" };
+
+/**
+ * Matches an OpenID Connect identity to an existing account by its email, only when the identity
+ * provider says it verified that email; a disabled account is refused like at the password form.
+ */
+export async function matchSsoUser(db: DbOrTx, claims: { email?: unknown; email_verified?: unknown }): Promise<SsoMatch> {
+  if (typeof claims.email !== "string" || claims.email.length === 0 || claims.email.length > 320) return { status: "unverified" };
+  if (claims.email_verified !== true) return { status: "unverified" };
+  const row = await findUserByEmail(db, claims.email);
+  if (!row) return { status: "no_account" };
+  return row.disabledAt ? { status: "disabled" } : { status: "ok", user: toPublicUser(row) };
+}
+
 /** Returns the user when the password matches and the account is not disabled. */
 export async function authenticateUser(db: DbOrTx, email: string, password: string): Promise<PublicUser | null> {
   const check = await checkCredentials(db, email, password);

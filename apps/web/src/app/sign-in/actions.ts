@@ -1,7 +1,7 @@
 "use server";
 
 import { AuthError, CredentialsSignin } from "next-auth";
-import { ACCOUNT_DISABLED_CODE, RATE_LIMITED_CODE } from "../../auth.config";
+import { ACCOUNT_DISABLED_CODE, OIDC_PROVIDER_ID, RATE_LIMITED_CODE } from "../../auth.config";
 import { signIn } from "../../auth";
 import { safeCallbackUrl } from "../../server/callback-url";
 
@@ -33,4 +33,9 @@ export async function signInAction(_prev: SignInState, formData: FormData): Prom
     throw error;
   }
   return { error: null, email };
+}
+
+/** Starts single sign-on with the configured OpenID Connect provider (Auth.js redirects to it). */
+export async function signInWithSsoAction(formData: FormData): Promise<void> {
+  await signIn(OIDC_PROVIDER_ID, { redirectTo: safeCallbackUrl(formData.get("callbackUrl")) });
 }
