@@ -28,7 +28,7 @@ const env = {
   NODE_ENV: "production",
   PORT: String(port),
   // A short failed-sign-in window so hardening.spec.ts can watch a locked account unlock again.
-  HEMALOOP_SIGNIN_WINDOW_SECONDS: process.env.HEMALOOP_SIGNIN_WINDOW_SECONDS ?? "6",
+  HEMALOOP_SIGNIN_WINDOW_SECONDS: process.env.HEMALOOP_SIGNIN_WINDOW_SECONDS ?? "20",
   // Single sign-on against the provider hardening.spec.ts starts (discovery happens on first use).
   HEMALOOP_OIDC_ISSUER: `http://localhost:${OIDC_PORT}`,
   HEMALOOP_OIDC_CLIENT_ID: OIDC_CLIENT.clientId,

@@ -29,7 +29,7 @@ const webEnvSchema = z
     HEMALOOP_SIGNIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(10),
     HEMALOOP_SIGNIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(100),
     HEMALOOP_SIGNIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
-    /** One OpenID Connect provider for single sign-on (all three or none), shown as "Sign in with <name>". */
+    /** One OpenID Connect provider for single sign-on (all three or none), shown as "Continue with <name>". */
     HEMALOOP_OIDC_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
     HEMALOOP_OIDC_CLIENT_ID: z.string().min(1).optional(),
     HEMALOOP_OIDC_CLIENT_SECRET: z.string().min(1).optional(),

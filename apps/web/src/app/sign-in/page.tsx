@@ -35,7 +35,7 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
           <form action={signInWithSsoAction}>
             <input type="hidden" name="callbackUrl" value={page.callbackUrl} />
             <button type="submit" data-testid="sign-in-sso">
-              Sign in with {oidc.name}
+              Continue with {oidc.name}
             </button>
           </form>
         ) : null}
