@@ -2,6 +2,7 @@ import type { NextConfig } from "next";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { copyOsdImages } from "./scripts/copy-osd-images.mjs";
+import { securityHeaders } from "./security-headers.mjs";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -13,8 +14,19 @@ const nextConfig: NextConfig = {
   // The workspace packages export TypeScript source with extensionless imports.
   transpilePackages: ["@hemaloop/db", "@hemaloop/ml", "@hemaloop/ui"],
   // Native / wasm / socket packages stay plain Node requires (never bundled, never run at build time).
-  serverExternalPackages: ["@electric-sql/pglite", "@electric-sql/pglite-socket", "postgres", "sharp", "@aws-sdk/lib-storage"],
+  // rate-limiter-flexible imports drizzle-orm at run time by a computed name, which a bundle cannot follow.
+  serverExternalPackages: [
+    "@electric-sql/pglite",
+    "@electric-sql/pglite-socket",
+    "postgres",
+    "sharp",
+    "@aws-sdk/lib-storage",
+    "rate-limiter-flexible",
+    "drizzle-orm",
+  ],
   poweredByHeader: false,
+  // CSP, nosniff, no framing, referrer policy on every response (pages, API, files, static assets).
+  headers: async () => [{ source: "/:path*", headers: securityHeaders({ dev: process.env.NODE_ENV === "development" }) }],
   reactStrictMode: true,
   outputFileTracingRoot: repoRoot,
   turbopack: { root: repoRoot },

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { OIDC_CLIENT, OIDC_PORT } from "./oidc-provider.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const webDir = path.join(root, "apps", "web");
@@ -26,6 +27,13 @@ const env = {
   NEXT_TELEMETRY_DISABLED: "1",
   NODE_ENV: "production",
   PORT: String(port),
+  // A short failed-sign-in window so hardening.spec.ts can watch a locked account unlock again.
+  HEMALOOP_SIGNIN_WINDOW_SECONDS: process.env.HEMALOOP_SIGNIN_WINDOW_SECONDS ?? "20",
+  // Single sign-on against the provider hardening.spec.ts starts (discovery happens on first use).
+  HEMALOOP_OIDC_ISSUER: `http://localhost:${OIDC_PORT}`,
+  HEMALOOP_OIDC_CLIENT_ID: OIDC_CLIENT.clientId,
+  HEMALOOP_OIDC_CLIENT_SECRET: OIDC_CLIENT.clientSecret,
+  HEMALOOP_OIDC_NAME: "Test Hospital",
 };
 delete env.DATABASE_URL;
 if (process.env.E2E_DATABASE_URL) env.DATABASE_URL = process.env.E2E_DATABASE_URL;

@@ -1,8 +1,13 @@
 import type { NextAuthConfig } from "next-auth";
 import { getEnv } from "./env";
+import { resolveAuthRedirect } from "./server/callback-url";
 
 /** CredentialsSignin code of a sign-in refused because the account is disabled. */
 export const ACCOUNT_DISABLED_CODE = "account_disabled";
+/** CredentialsSignin code of a try refused unchecked after too many failures (HTTP 429 on the Auth.js endpoint). */
+export const RATE_LIMITED_CODE = "rate_limited";
+/** Auth.js id of the one OpenID Connect provider (HEMALOOP_OIDC_*). */
+export const OIDC_PROVIDER_ID = "oidc";
 
 /**
  * The part of the Auth.js configuration that needs no database: shared by proxy.ts (which only
@@ -15,7 +20,7 @@ export function baseAuthConfig(): NextAuthConfig {
     trustHost: env.trustHost,
     // Credentials-only Auth.js requires JWT sessions (database sessions are rejected).
     session: { strategy: "jwt", maxAge: 7 * 24 * 60 * 60 },
-    pages: { signIn: "/sign-in" },
+    pages: { signIn: "/sign-in", error: "/sign-in" },
     logger: {
       // A wrong password is an expected outcome, not a server error with a stack trace.
       error(error) {
@@ -26,6 +31,9 @@ export function baseAuthConfig(): NextAuthConfig {
     },
     providers: [],
     callbacks: {
+      redirect({ url, baseUrl }) {
+        return resolveAuthRedirect(url, baseUrl);
+      },
       jwt({ token, user }) {
         if (user) {
           token.uid = user.id;

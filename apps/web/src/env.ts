@@ -31,10 +31,27 @@ const webEnvSchema = z
       .int()
       .positive()
       .default(2 * 1024 ** 3),
+    /** Failed sign-ins per account / per client address within the window before tries are refused (HTTP 429). */
+    HEMALOOP_SIGNIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(10),
+    HEMALOOP_SIGNIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(100),
+    HEMALOOP_SIGNIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+    /** One OpenID Connect provider for single sign-on (all three or none), shown as "Continue with <name>". */
+    HEMALOOP_OIDC_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+    HEMALOOP_OIDC_CLIENT_ID: z.string().min(1).optional(),
+    HEMALOOP_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    HEMALOOP_OIDC_NAME: z.string().min(1).max(60).default("single sign-on"),
     /** Where the monorepo lives; found from the working directory when unset. */
     HEMALOOP_REPO_ROOT: z.string().optional(),
   })
   .superRefine((env, ctx) => {
+    const oidc = [env.HEMALOOP_OIDC_ISSUER, env.HEMALOOP_OIDC_CLIENT_ID, env.HEMALOOP_OIDC_CLIENT_SECRET];
+    if (oidc.some(Boolean) && !oidc.every(Boolean)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["HEMALOOP_OIDC_ISSUER"],
+        message: "single sign-on needs HEMALOOP_OIDC_ISSUER, HEMALOOP_OIDC_CLIENT_ID and HEMALOOP_OIDC_CLIENT_SECRET together",
+      });
+    }
     if (env.NODE_ENV === "production" && !env.AUTH_SECRET) {
       ctx.addIssue({
         code: "custom",
@@ -53,6 +70,9 @@ export type WebEnv = {
   repoRoot: string;
   dbMaxConnections: number;
   uploadMaxBytes: number;
+  signInLimits: { accountFailures: number; ipFailures: number; windowSeconds: number };
+  /** null = no single sign-on. */
+  oidc: { issuer: string; clientId: string; clientSecret: string; name: string } | null;
   /** DATABASE_URL, HEMALOOP_DATA_DIR, HEMALOOP_STORAGE_DIR, ... (shared with the trainer and CLIs). */
   runtime: RuntimeConfig;
 };
@@ -91,6 +111,20 @@ export function parseWebEnv(env: Record<string, string | undefined>, cwd = proce
     repoRoot,
     dbMaxConnections: e.HEMALOOP_DB_MAX_CONNECTIONS,
     uploadMaxBytes: e.HEMALOOP_UPLOAD_MAX_BYTES,
+    signInLimits: {
+      accountFailures: e.HEMALOOP_SIGNIN_MAX_FAILURES,
+      ipFailures: e.HEMALOOP_SIGNIN_MAX_FAILURES_PER_IP,
+      windowSeconds: e.HEMALOOP_SIGNIN_WINDOW_SECONDS,
+    },
+    oidc:
+      e.HEMALOOP_OIDC_ISSUER && e.HEMALOOP_OIDC_CLIENT_ID && e.HEMALOOP_OIDC_CLIENT_SECRET
+        ? {
+            issuer: e.HEMALOOP_OIDC_ISSUER,
+            clientId: e.HEMALOOP_OIDC_CLIENT_ID,
+            clientSecret: e.HEMALOOP_OIDC_CLIENT_SECRET,
+            name: e.HEMALOOP_OIDC_NAME,
+          }
+        : null,
     runtime,
   };
 }

@@ -48,6 +48,45 @@ describe("web environment", () => {
     expect(() => parseWebEnv({ NODE_ENV: "development", HEMALOOP_DB_MAX_CONNECTIONS: "0" }, repoRoot)).toThrow();
   });
 
+  it("reads the failed-sign-in limits, with defaults, and rejects bad ones by name", () => {
+    expect(parseWebEnv({ NODE_ENV: "test" }, repoRoot).signInLimits).toEqual({ accountFailures: 10, ipFailures: 100, windowSeconds: 900 });
+    expect(
+      parseWebEnv(
+        {
+          NODE_ENV: "test",
+          HEMALOOP_SIGNIN_MAX_FAILURES: "3",
+          HEMALOOP_SIGNIN_MAX_FAILURES_PER_IP: "50",
+          HEMALOOP_SIGNIN_WINDOW_SECONDS: "5",
+        },
+        repoRoot,
+      ).signInLimits,
+    ).toEqual({ accountFailures: 3, ipFailures: 50, windowSeconds: 5 });
+    expect(() => parseWebEnv({ NODE_ENV: "test", HEMALOOP_SIGNIN_WINDOW_SECONDS: "0" }, repoRoot)).toThrow(
+      /HEMALOOP_SIGNIN_WINDOW_SECONDS/,
+    );
+    expect(() => parseWebEnv({ NODE_ENV: "test", HEMALOOP_SIGNIN_MAX_FAILURES: "ten" }, repoRoot)).toThrow(/HEMALOOP_SIGNIN_MAX_FAILURES/);
+  });
+
+  it("configures single sign-on only with issuer, client id and secret together", () => {
+    expect(parseWebEnv({ NODE_ENV: "test" }, repoRoot).oidc).toBeNull();
+    const full = {
+      NODE_ENV: "test",
+      HEMALOOP_OIDC_ISSUER: "https://idp.example.org/realms/h",
+      HEMALOOP_OIDC_CLIENT_ID: "hemaloop",
+      HEMALOOP_OIDC_CLIENT_SECRET: "s3cret",
+    };
+    expect(parseWebEnv({ ...full, HEMALOOP_OIDC_NAME: "St Elsewhere" }, repoRoot).oidc).toEqual({
+      issuer: "https://idp.example.org/realms/h",
+      clientId: "hemaloop",
+      clientSecret: "s3cret",
+      name: "St Elsewhere",
+    });
+    expect(() => parseWebEnv({ ...full, HEMALOOP_OIDC_CLIENT_SECRET: undefined }, repoRoot)).toThrow(
+      /HEMALOOP_OIDC_CLIENT_SECRET together/,
+    );
+    expect(() => parseWebEnv({ ...full, HEMALOOP_OIDC_ISSUER: "ftp://idp.example.org" }, repoRoot)).toThrow(/HEMALOOP_OIDC_ISSUER/);
+  });
+
   describe("generated auth secret (never a constant)", () => {
     const tmp = mkdtempSync(path.join(tmpdir(), "hemaloop-web-env-"));
     afterAll(() => rmSync(tmp, { recursive: true, force: true }));

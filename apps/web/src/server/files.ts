@@ -3,6 +3,7 @@ import { dziKeyForTile, resolveStorageKeyAccess, type StorageKeyAccess } from "@
 import type { Storage } from "@hemaloop/db/storage";
 import { Readable } from "node:stream";
 import parseRange from "range-parser";
+import { stripImageMetadata } from "./strip-image-metadata";
 import type { SessionUser } from "./trpc/init";
 
 /** Stored image files the file route serves; model artifacts and anything else are not reachable. */
@@ -79,6 +80,7 @@ export async function serveStoredFile(storage: Storage, key: string, request: Re
 
   // Keys are content-addressed, so the bytes behind a key never change.
   const etag = `"${stat.size.toString(16)}-${Math.floor(stat.modifiedAt.getTime() / 1000).toString(16)}"`;
+  if (key.startsWith(ORIGINALS_PREFIX)) return serveOriginal(storage, key, etag, request);
   const headers = new Headers({
     "content-type": contentTypeFor(key),
     "cache-control": "private, max-age=31536000, immutable",
@@ -102,6 +104,29 @@ export async function serveStoredFile(storage: Storage, key: string, request: Re
   }
   headers.set("content-length", String(stat.size));
   return new Response(toWebStream(storage.createReadStream(key)), { status: 200, headers });
+}
+
+const ORIGINALS_PREFIX = "images/";
+
+/**
+ * Originals are uploaded files as they came (thumbnails and tiles are re-encoded at import and carry
+ * nothing): served whole with their metadata stripped, so no ranges; formats that cannot be stripped
+ * here (TIFF, GIF, ...; browsers do not display TIFF anyway) are refused.
+ */
+async function serveOriginal(storage: Storage, key: string, storedEtag: string, request: Request): Promise<Response> {
+  const etag = storedEtag.replace(/"$/, '-s"');
+  const headers = new Headers({
+    "content-type": contentTypeFor(key),
+    "cache-control": "private, max-age=31536000, immutable",
+    etag,
+    "accept-ranges": "none",
+    "x-content-type-options": "nosniff",
+  });
+  if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
+  const stripped = stripImageMetadata(await storage.read(key));
+  if (!stripped.ok) return plainResponse(415, "this original cannot be served without its metadata");
+  headers.set("content-length", String(stripped.bytes.length));
+  return new Response(new Uint8Array(stripped.bytes), { status: 200, headers });
 }
 
 function toWebStream(stream: Readable): ReadableStream<Uint8Array> {

@@ -1,5 +1,6 @@
 import type { DbOrTx } from "@hemaloop/db/client";
 import { loadSessionUserState, type SessionUserState } from "@hemaloop/db/queries";
+import { safeCallbackUrl } from "./callback-url";
 import type { SessionUser } from "./trpc/init";
 
 /** signed-out: no session cookie; disabled: the cookie names a user who is disabled or no longer exists. */
@@ -33,11 +34,6 @@ export function passwordChangeRedirect(state: SessionState): string | null {
 
 export const DISABLED_SIGN_IN_PATH = "/sign-in?reason=disabled";
 
-/** Only same-site relative paths are followed (no open redirects). */
-export function safeCallbackUrl(value: unknown): string {
-  return typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\") ? value : "/";
-}
-
 /**
  * The sign-in page: an active session goes on to its callback; a disabled one stays here and is told why
  * (sending it on would bounce it straight back: the redirect loop of a JWT whose user is gone).
@@ -49,4 +45,17 @@ export function decideSignInPage(
   const callbackUrl = safeCallbackUrl(params.callbackUrl);
   if (state.status === "active") return { redirectTo: callbackUrl };
   return { callbackUrl, disabled: state.status === "disabled" || params.reason === "disabled" };
+}
+
+/** Why single sign-on was refused (the `reason` the Auth.js signIn callback sends back), in words; null if none. */
+export function describeSignInRefusal(params: { reason?: unknown; error?: unknown }): string | null {
+  switch (params.reason) {
+    case "sso_no_account":
+      return "No HemaLoop account has the email your organisation's sign-in gave. Ask your administrator to add you; accounts are not created by signing in.";
+    case "sso_unverified":
+      return "Your organisation's sign-in did not confirm your email address, so it cannot be matched to a HemaLoop account.";
+    case "sso_disabled":
+      return "Your account has been disabled. Ask your administrator to enable it.";
+  }
+  return typeof params.error === "string" && params.error.length > 0 ? "Sign-in failed. Try again." : null;
 }

@@ -20,6 +20,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(actual, expected);
 }
 
+let dummyHash: Promise<string> | undefined;
+
+/** A hash of a random password nobody knows, made once per process with the same scrypt parameters. */
+function getDummyHash(): Promise<string> {
+  dummyHash ??= hashPassword(randomBytes(32).toString("hex"));
+  return dummyHash;
+}
+
 export type PublicUser = { id: string; email: string; name: string; isSystemAdmin: boolean };
 
 /** Who is asking: enough to decide visibility without another lookup. */
@@ -91,7 +99,25 @@ export type CredentialCheck = { status: "ok"; user: PublicUser } | { status: "wr
  */
 export async function checkCredentials(db: DbOrTx, email: string, password: string): Promise<CredentialCheck> {
   const row = await findUserByEmail(db, email);
-  if (!row?.passwordHash || !(await verifyPassword(password, row.passwordHash))) return { status: "wrong" };
+  // Unknown emails and password-less accounts pay for one scrypt too, so timing does not tell them apart.
+  const stored = row?.passwordHash ?? (await getDummyHash());
+  const matches = await verifyPassword(password, stored);
+  if (!row?.passwordHash || !matches) return { status: "wrong" };
+  return row.disabledAt ? { status: "disabled" } : { status: "ok", user: toPublicUser(row) };
+}
+
+/** Whom a single-sign-on identity stands for: never a new account (no self-registration). */
+export type SsoMatch = { status: "ok"; user: PublicUser } | { status: "unverified" } | { status: "no_account" } | { status: "disabled" };
+
+/**
+ * Matches an OpenID Connect identity to an existing account by its email, only when the identity
+ * provider says it verified that email; a disabled account is refused like at the password form.
+ */
+export async function matchSsoUser(db: DbOrTx, claims: { email?: unknown; email_verified?: unknown }): Promise<SsoMatch> {
+  if (typeof claims.email !== "string" || claims.email.length === 0 || claims.email.length > 320) return { status: "unverified" };
+  if (claims.email_verified !== true) return { status: "unverified" };
+  const row = await findUserByEmail(db, claims.email);
+  if (!row) return { status: "no_account" };
   return row.disabledAt ? { status: "disabled" } : { status: "ok", user: toPublicUser(row) };
 }
 

@@ -1,4 +1,4 @@
-import { boolean, index, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { boolean, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { createdAt, id, updatedAt } from "./columns";
 
 export const institutionRole = pgEnum("institution_role", ["admin", "member"]);
@@ -52,4 +52,18 @@ export const institutionMember = pgTable(
     primaryKey({ name: "institution_member_pk", columns: [t.institutionId, t.userId] }),
     index("institution_member_user_idx").on(t.userId),
   ],
+);
+
+/**
+ * Failed sign-in counters (rate-limiter-flexible's Drizzle store: columns key, points, expire). Kept in
+ * PostgreSQL so every web replica sees the same counts; rows past `expire` are dead and swept by the limiter.
+ */
+export const signInAttempt = pgTable(
+  "sign_in_attempt",
+  {
+    key: text().primaryKey(),
+    points: integer().notNull().default(0),
+    expire: timestamp({ withTimezone: true }),
+  },
+  (t) => [index("sign_in_attempt_expire_idx").on(t.expire)],
 );

@@ -1,9 +1,9 @@
 "use server";
 
 import { AuthError, CredentialsSignin } from "next-auth";
-import { ACCOUNT_DISABLED_CODE } from "../../auth.config";
+import { ACCOUNT_DISABLED_CODE, OIDC_PROVIDER_ID, RATE_LIMITED_CODE } from "../../auth.config";
 import { signIn } from "../../auth";
-import { safeCallbackUrl } from "../../server/session-state";
+import { safeCallbackUrl } from "../../server/callback-url";
 
 export type SignInState = { error: string | null; email: string };
 
@@ -24,10 +24,18 @@ export async function signInAction(_prev: SignInState, formData: FormData): Prom
     if (error instanceof CredentialsSignin && error.code === ACCOUNT_DISABLED_CODE) {
       return { error: "Your account has been disabled. Ask your administrator to enable it.", email };
     }
+    if (error instanceof CredentialsSignin && error.code === RATE_LIMITED_CODE) {
+      return { error: "Too many failed sign-ins. Wait a few minutes, then try again.", email };
+    }
     if (error instanceof AuthError) {
       return { error: error.type === "CredentialsSignin" ? "Wrong email or password." : "Sign-in failed. Try again.", email };
     }
     throw error;
   }
   return { error: null, email };
+}
+
+/** Starts single sign-on with the configured OpenID Connect provider (Auth.js redirects to it). */
+export async function signInWithSsoAction(formData: FormData): Promise<void> {
+  await signIn(OIDC_PROVIDER_ID, { redirectTo: safeCallbackUrl(formData.get("callbackUrl")) });
 }
