@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
 import { cell, classScheme, image, label, membership, project, projectDataset, type ProjectSettings } from "../schema";
@@ -145,7 +145,7 @@ export async function getProjectOverview(db: DbOrTx, p: Project): Promise<Projec
   const counts = await db
     .select({ classId: label.classId, source: label.source, n: count() })
     .from(label)
-    .innerJoin(cell, eq(cell.id, label.cellId))
+    .innerJoin(cell, and(eq(cell.id, label.cellId), isNull(cell.deletedAt)))
     .innerJoin(image, eq(image.id, cell.imageId))
     .innerJoin(projectDataset, and(eq(projectDataset.datasetId, image.datasetId), eq(projectDataset.projectId, p.id)))
     .where(eq(label.schemeId, p.schemeId))

@@ -1,6 +1,7 @@
 import { createCallerFactory, router } from "./init";
 import { cellRouter } from "./routers/cell";
 import { datasetRouter } from "./routers/dataset";
+import { fieldCellRouter } from "./routers/field-cell";
 import { imageRouter } from "./routers/image";
 import { jobRouter } from "./routers/job";
 import { labelRouter } from "./routers/label";
@@ -12,6 +13,7 @@ export const appRouter = router({
   project: projectRouter,
   dataset: datasetRouter,
   cell: cellRouter,
+  fieldCell: fieldCellRouter,
   image: imageRouter,
   label: labelRouter,
   job: jobRouter,
