@@ -14,6 +14,7 @@ import {
   planRedo,
   planUndo,
   recordEdit,
+  shapeBounds,
 } from "@hemaloop/ui/viewer";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { trpcDomainDetails, trpcErrorCode, useTRPCClient } from "../../../../../trpc/client";
@@ -64,6 +65,12 @@ function toShape(c: Pick<ServerCell, "geometry" | "x" | "y" | "width" | "height"
     return { geometry: "box", x: c.x, y: c.y, width: c.width, height: c.height };
   if (c.geometry === "polygon" && c.points && c.points.length >= 3) return { geometry: "polygon", points: c.points };
   return null;
+}
+
+/** "x,y,width,height" rounded: lets a test (and a curious reader) see where a cell is. */
+function boundsText(shape: DrawnShape): string {
+  const b = shapeBounds(shape);
+  return [b.x, b.y, b.width, b.height].map((n) => Math.round(n)).join(",");
 }
 
 function fromListItem(c: CellListItem): EditorCell | null {
@@ -349,6 +356,7 @@ export function FieldViewer({ projectId, imageId, dziUrl, imageSize, cells: init
                 <button
                   type="button"
                   data-cell-id={c.id}
+                  data-bounds={boundsText(c.shape)}
                   className={selectedId === c.id ? "selected" : ""}
                   onClick={() => {
                     setSelectedId(c.id);
