@@ -7,6 +7,10 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const benches = {
+  "field-overlay": {
+    command: ["npx", "playwright", "test", "-c", "e2e/bench/playwright.bench.config.ts", "e2e/bench/field-overlay.bench.ts"],
+    what: "field viewer canvas: pan/zoom frame times (p50/p95) with 2,000 box cells in headless Chromium (needs a built apps/web)",
+  },
   faults: {
     file: "apps/trainer/bench/faults.ts",
     what: "kill -9 a trainer, restart PostgreSQL, 50 label writers: lost / duplicated / stuck",
@@ -31,5 +35,7 @@ if (!bench) {
   );
   process.exit(name ? 2 : 0);
 }
-const run = spawnSync(process.execPath, ["--import", "tsx", bench.file, ...args], { cwd: root, stdio: "inherit" });
+const run = bench.command
+  ? spawnSync(bench.command[0], [...bench.command.slice(1), ...args], { cwd: root, stdio: "inherit" })
+  : spawnSync(process.execPath, ["--import", "tsx", bench.file, ...args], { cwd: root, stdio: "inherit" });
 process.exit(run.status ?? 1);

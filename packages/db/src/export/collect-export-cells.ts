@@ -104,7 +104,7 @@ export async function collectExportCells(db: DbOrTx, options: CollectExportOptio
     .from(cell)
     .innerJoin(image, eq(cell.imageId, image.id))
     .innerJoin(dataset, eq(image.datasetId, dataset.id))
-    .where(inArray(dataset.id, datasetIds));
+    .where(and(inArray(dataset.id, datasetIds), isNull(cell.deletedAt)));
 
   const labelRows = await db
     .select({
@@ -116,7 +116,7 @@ export async function collectExportCells(db: DbOrTx, options: CollectExportOptio
       updatedAt: label.updatedAt,
     })
     .from(label)
-    .innerJoin(cell, eq(label.cellId, cell.id))
+    .innerJoin(cell, and(eq(label.cellId, cell.id), isNull(cell.deletedAt)))
     .innerJoin(image, eq(cell.imageId, image.id))
     .where(and(inArray(image.datasetId, datasetIds), labelChoiceFilter(options.labels)));
 

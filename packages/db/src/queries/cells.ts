@@ -51,6 +51,10 @@ export type CellLabelRef = { labelId: string; classId: string; key: string; name
 export type CellListItem = CellPlacement & {
   /** Free text from the source (VOC class name, PBC file prefix), shown when nothing else is known. */
   sourceLabel: string | null;
+  /** Polygon vertices in image pixels (polygon cells only). */
+  points: Array<[number, number]> | null;
+  /** The cell's geometry version: the optimistic-lock token for moving, reshaping or deleting it. */
+  cellVersion: number;
   /** The contributing dataset's own label, in the dataset's scheme. */
   importedLabel: CellLabelRef | null;
   /** The viewer's own label in the project's scheme (its version is the optimistic-lock token). */
@@ -86,6 +90,8 @@ function selectCellItems(db: DbOrTx, { mine, on: mineOn }: MyLabelJoin) {
     .select({
       ...cellPlacementColumns,
       sourceLabel: cell.sourceLabel,
+      points: cell.points,
+      cellVersion: cell.version,
       importedLabel: {
         labelId: imported.id,
         classId: importedClass.id,
@@ -141,7 +147,7 @@ export async function listProjectCells(db: DbOrTx, input: ListProjectCellsInput)
   }
   const my = myLabelJoin({ schemeId: input.project.schemeId, readerId: input.readerId });
   const { mine, on: mineOn } = my;
-  const filters: SQL[] = [eq(projectDataset.projectId, input.project.id)];
+  const filters: SQL[] = [eq(projectDataset.projectId, input.project.id), isNull(cell.deletedAt)];
   if (input.datasetId) filters.push(eq(image.datasetId, input.datasetId));
   if (input.imageKind) filters.push(eq(image.kind, input.imageKind));
   if (input.status === "unlabelled") filters.push(isNull(mine.id));
@@ -177,7 +183,7 @@ export async function listProjectCells(db: DbOrTx, input: ListProjectCellsInput)
 /** All cells of one image, top to bottom; the caller has checked that the image is in the project. */
 export async function listImageCells(db: DbOrTx, input: LabelScope & { imageId: string }): Promise<CellListItem[]> {
   const rows = await selectCellItems(db, myLabelJoin(input))
-    .where(eq(cell.imageId, input.imageId))
+    .where(and(eq(cell.imageId, input.imageId), isNull(cell.deletedAt)))
     .orderBy(asc(cell.y), asc(cell.x), asc(cell.id));
   return toCellItems(rows);
 }
@@ -192,7 +198,7 @@ export async function assertLabelTarget(db: DbOrTx, input: { project: ProjectSco
     .from(cell)
     .innerJoin(image, eq(image.id, cell.imageId))
     .innerJoin(projectDataset, and(eq(projectDataset.datasetId, image.datasetId), eq(projectDataset.projectId, input.project.id)))
-    .where(eq(cell.id, input.cellId));
+    .where(and(eq(cell.id, input.cellId), isNull(cell.deletedAt)));
   if (!target) throw new NotFoundError("cell", { cellId: input.cellId });
   const [cls] = await db
     .select({ id: cellClass.id })

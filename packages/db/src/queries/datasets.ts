@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
 import { cell, classScheme, dataset, image, institution, institutionMember, projectDataset } from "../schema";
@@ -110,7 +110,7 @@ export async function countCellsByDataset(db: DbOrTx, datasetIds: string[]): Pro
   const rows = await db
     .select({ datasetId: image.datasetId, n: count(cell.id) })
     .from(image)
-    .innerJoin(cell, eq(cell.imageId, image.id))
+    .innerJoin(cell, and(eq(cell.imageId, image.id), isNull(cell.deletedAt)))
     .where(inArray(image.datasetId, datasetIds))
     .groupBy(image.datasetId);
   return new Map(rows.map((r) => [r.datasetId, r.n]));

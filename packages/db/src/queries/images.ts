@@ -1,4 +1,4 @@
-import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, isNull, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
 import { cell, dataset, image, projectDataset } from "../schema";
@@ -43,7 +43,7 @@ export async function listProjectImages(
     .from(image)
     .innerJoin(dataset, eq(dataset.id, image.datasetId))
     .innerJoin(projectDataset, eq(projectDataset.datasetId, dataset.id))
-    .leftJoin(cell, eq(cell.imageId, image.id))
+    .leftJoin(cell, and(eq(cell.imageId, image.id), isNull(cell.deletedAt)))
     .where(and(...filters))
     .groupBy(image.id, dataset.id)
     .orderBy(asc(dataset.name), asc(image.originalName), asc(image.id))

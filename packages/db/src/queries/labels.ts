@@ -30,7 +30,10 @@ export async function saveLabel(db: DbOrTx, input: SaveLabelInput): Promise<Save
   return db.transaction(async (tx) => {
     const [cls] = await tx.select().from(cellClass).where(eq(cellClass.id, input.classId));
     if (!cls) throw new InvalidInputError(`class ${input.classId} does not exist`);
-    const [target] = await tx.select({ id: cell.id }).from(cell).where(eq(cell.id, input.cellId));
+    const [target] = await tx
+      .select({ id: cell.id })
+      .from(cell)
+      .where(and(eq(cell.id, input.cellId), isNull(cell.deletedAt)));
     if (!target) throw new NotFoundError("cell", { cellId: input.cellId });
 
     const readerMatch = input.readerId === null ? isNull(label.readerId) : eq(label.readerId, input.readerId);

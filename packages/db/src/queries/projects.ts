@@ -156,7 +156,7 @@ export async function getProjectOverview(db: DbOrTx, p: Project): Promise<Projec
   const counts = await db
     .select({ classId: label.classId, source: label.source, n: count() })
     .from(label)
-    .innerJoin(cell, eq(cell.id, label.cellId))
+    .innerJoin(cell, and(eq(cell.id, label.cellId), isNull(cell.deletedAt)))
     .innerJoin(image, eq(image.id, cell.imageId))
     .innerJoin(projectDataset, and(eq(projectDataset.datasetId, image.datasetId), eq(projectDataset.projectId, p.id)))
     .where(eq(label.schemeId, p.schemeId))

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, notInArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, notInArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { cell, cellClass, dataset, image, label, modelVersion, prediction, project, projectDataset, reviewQueueItem } from "../schema";
 import { cellPlacementColumns, type CellPlacement } from "./cells";
@@ -40,7 +40,7 @@ export async function listCellsForPrediction(
     .from(projectDataset)
     .innerJoin(dataset, eq(projectDataset.datasetId, dataset.id))
     .innerJoin(image, eq(image.datasetId, dataset.id))
-    .innerJoin(cell, eq(cell.imageId, image.id))
+    .innerJoin(cell, and(eq(cell.imageId, image.id), isNull(cell.deletedAt)))
     .where(and(eq(projectDataset.projectId, projectId), options.unlabeledOnly ? notInArray(cell.id, labelled) : undefined))
     .orderBy(cell.id)
     .limit(options.limit ?? 1_000_000);
@@ -136,7 +136,7 @@ export async function listProjectReviewQueue(
       predictedClass: { id: cellClass.id, key: cellClass.key, name: cellClass.name, color: cellClass.color, shortcut: cellClass.shortcut },
     })
     .from(reviewQueueItem)
-    .innerJoin(cell, eq(cell.id, reviewQueueItem.cellId))
+    .innerJoin(cell, and(eq(cell.id, reviewQueueItem.cellId), isNull(cell.deletedAt)))
     .innerJoin(image, eq(image.id, cell.imageId))
     .innerJoin(dataset, eq(dataset.id, image.datasetId))
     .leftJoin(prediction, eq(prediction.id, reviewQueueItem.predictionId))

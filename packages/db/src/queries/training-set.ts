@@ -1,4 +1,4 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
 import { getSchemeByKey, type SchemeWithClasses } from "./schemes";
@@ -90,7 +90,7 @@ export async function listTrainingCells(db: DbOrTx, projectId: string): Promise<
     .from(projectDataset)
     .innerJoin(dataset, eq(projectDataset.datasetId, dataset.id))
     .innerJoin(image, eq(image.datasetId, dataset.id))
-    .innerJoin(cell, eq(cell.imageId, image.id))
+    .innerJoin(cell, and(eq(cell.imageId, image.id), isNull(cell.deletedAt)))
     .innerJoin(label, eq(label.cellId, cell.id))
     .where(eq(projectDataset.projectId, projectId));
 

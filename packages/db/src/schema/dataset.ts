@@ -1,4 +1,4 @@
-import { bigint, index, integer, jsonb, pgEnum, pgTable, real, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, index, integer, jsonb, pgEnum, pgTable, real, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { institution, user } from "./auth";
 import { createdAt, id } from "./columns";
 import { classScheme } from "./scheme";
@@ -82,6 +82,14 @@ export const cell = pgTable(
     sourceLabel: text(),
     createdBy: uuid().references(() => user.id, { onDelete: "restrict" }),
     createdAt: createdAt(),
+    /** Increments on every geometry change or deletion: the optimistic-concurrency token for edits. */
+    version: integer().notNull().default(1),
+    /**
+     * Soft delete: a deleted cell keeps its labels and their history, but every read query leaves it out
+     * (training set, export, review queue, viewer). Null = live.
+     */
+    deletedAt: timestamp({ withTimezone: true }),
+    deletedBy: uuid().references(() => user.id, { onDelete: "restrict" }),
   },
   (t) => [index("cell_image_idx").on(t.imageId)],
 );

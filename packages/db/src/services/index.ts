@@ -5,6 +5,7 @@
  */
 export * from "./actor";
 export * from "./job-service";
+export * from "./field-cell-service";
 export * from "./label-service";
 export * from "./model-service";
 export * from "./admin-actor";

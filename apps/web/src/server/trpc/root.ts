@@ -3,6 +3,7 @@ import { accountRouter } from "./routers/account";
 import { adminRouter } from "./routers/admin";
 import { cellRouter } from "./routers/cell";
 import { datasetRouter } from "./routers/dataset";
+import { fieldCellRouter } from "./routers/field-cell";
 import { imageRouter } from "./routers/image";
 import { jobRouter } from "./routers/job";
 import { labelRouter } from "./routers/label";
@@ -16,6 +17,7 @@ export const appRouter = router({
   project: projectRouter,
   dataset: datasetRouter,
   cell: cellRouter,
+  fieldCell: fieldCellRouter,
   image: imageRouter,
   label: labelRouter,
   job: jobRouter,

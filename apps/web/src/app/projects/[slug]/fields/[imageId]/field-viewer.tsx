@@ -1,106 +1,334 @@
 "use client";
 
+import { findShapeProblem } from "@hemaloop/db/geometry";
 import type { CellLabelRef, CellListItem, ClassSummary } from "@hemaloop/db/queries";
 import { ClassChip } from "@hemaloop/ui";
-import { DeepZoomViewer, type DeepZoomViewerHandle, type ViewerBox } from "@hemaloop/ui/viewer";
-import { useMutation } from "@tanstack/react-query";
+import {
+  type CanvasCell,
+  type DrawnShape,
+  emptyHistory,
+  type FieldCanvasHandle,
+  FieldCanvasViewer,
+  type FieldEdit,
+  type FieldTool,
+  planRedo,
+  planUndo,
+  recordEdit,
+  shapeBounds,
+} from "@hemaloop/ui/viewer";
 import { useEffect, useMemo, useRef, useState } from "react";
-import { trpcDomainDetails, trpcErrorCode, useTRPC } from "../../../../../trpc/client";
+import { trpcDomainDetails, trpcErrorCode, useTRPCClient } from "../../../../../trpc/client";
 
 type Props = {
   projectId: string;
+  imageId: string;
   dziUrl: string;
   imageSize: { width: number; height: number };
   cells: CellListItem[];
   classes: ClassSummary[];
 };
 
+/** A cell as the editor holds it: shape, geometry version, my label (with its version) and the imported one. */
+type EditorCell = {
+  id: string;
+  shape: DrawnShape;
+  version: number;
+  mine: { classId: string; version: number } | null;
+  imported: CellLabelRef | null;
+  sourceLabel: string | null;
+};
+
+/** What the server sends back for a cell (mutations and CONFLICT details). */
+type ServerCell = {
+  id: string;
+  geometry: string;
+  x: number | null;
+  y: number | null;
+  width: number | null;
+  height: number | null;
+  points: Array<[number, number]> | null;
+  version: number;
+  deletedAt: Date | string | null;
+};
+
 const UNLABELLED = "#ffd400";
+const TOOLS: Array<{ tool: FieldTool; name: string; key: string }> = [
+  { tool: "select", name: "Select", key: "v" },
+  { tool: "point", name: "Point", key: "p" },
+  { tool: "box", name: "Box", key: "b" },
+  { tool: "polygon", name: "Polygon", key: "g" },
+];
+
+function toShape(c: Pick<ServerCell, "geometry" | "x" | "y" | "width" | "height" | "points">): DrawnShape | null {
+  if (c.geometry === "point" && c.x !== null && c.y !== null) return { geometry: "point", x: c.x, y: c.y };
+  if (c.geometry === "box" && c.x !== null && c.y !== null && c.width !== null && c.height !== null)
+    return { geometry: "box", x: c.x, y: c.y, width: c.width, height: c.height };
+  if (c.geometry === "polygon" && c.points && c.points.length >= 3) return { geometry: "polygon", points: c.points };
+  return null;
+}
+
+/** "x,y,width,height" rounded: lets a test (and a curious reader) see where a cell is. */
+function boundsText(shape: DrawnShape): string {
+  const b = shapeBounds(shape);
+  return [b.x, b.y, b.width, b.height].map((n) => Math.round(n)).join(",");
+}
+
+function fromListItem(c: CellListItem): EditorCell | null {
+  const shape = toShape(c);
+  if (!shape) return null;
+  return {
+    id: c.cellId,
+    shape,
+    version: c.cellVersion,
+    mine: c.myLabel ? { classId: c.myLabel.classId, version: c.myLabel.version } : null,
+    imported: c.importedLabel,
+    sourceLabel: c.sourceLabel,
+  };
+}
 
 /**
- * Smear field in the deep-zoom viewer with the cells' boxes coloured by label (mine, else imported).
- * Click a box (or a row) to select it; a class key labels the selected cell.
+ * Field annotation: every cell on one canvas over the deep-zoom image. Draw points, boxes and polygons,
+ * move and resize the selected cell, Delete removes it, a class key labels it, Ctrl+Z / Ctrl+Shift+Z
+ * undo and redo as server mutations. Every change is saved at once, one after another; a change made
+ * elsewhere meanwhile is a conflict, and the server's version is shown.
  */
-export function FieldViewer({ projectId, dziUrl, imageSize, cells, classes }: Props) {
-  const trpc = useTRPC();
-  const viewer = useRef<DeepZoomViewerHandle>(null);
+export function FieldViewer({ projectId, imageId, dziUrl, imageSize, cells: initial, classes }: Props) {
+  const client = useTRPCClient();
+  const viewer = useRef<FieldCanvasHandle>(null);
+  const [cells, setCellsState] = useState<Map<string, EditorCell>>(
+    () => new Map(initial.flatMap((c) => (fromListItem(c) ? [[c.cellId, fromListItem(c)!] as const] : []))),
+  );
+  const cellsRef = useRef(cells);
+  const setCells = (update: (m: Map<string, EditorCell>) => Map<string, EditorCell>) => {
+    cellsRef.current = update(cellsRef.current);
+    setCellsState(cellsRef.current);
+  };
+  // Deleted cells stay here (with their version) so undo can restore them.
+  const deleted = useRef(new Map<string, EditorCell>());
   const [selectedId, setSelectedId] = useState<string | null>(null);
-  const [edits, setEdits] = useState<Record<string, CellLabelRef>>({});
-  const [drafts, setDrafts] = useState<ViewerBox[]>([]);
-  const [drawMode, setDrawMode] = useState(false);
+  const [tool, setTool] = useState<FieldTool>("select");
+  const [pending, setPending] = useState(0);
+  const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const save = useMutation(trpc.label.save.mutationOptions());
+  const history = useRef(emptyHistory());
+  const queue = useRef<Promise<unknown>>(Promise.resolve());
+  const classById = useMemo(() => new Map(classes.map((c) => [c.id, c])), [classes]);
 
-  const boxCells = useMemo(
-    () => cells.filter((c) => c.geometry === "box" && c.x !== null && c.y !== null && c.width !== null && c.height !== null),
-    [cells],
-  );
-  const boxes: ViewerBox[] = useMemo(
-    () =>
-      boxCells.map((c) => {
-        const shown = edits[c.cellId] ?? c.myLabel ?? c.importedLabel;
-        return {
-          id: c.cellId,
-          x: c.x!,
-          y: c.y!,
-          width: c.width!,
-          height: c.height!,
-          color: shown?.color ?? UNLABELLED,
-          label: shown?.name ?? c.sourceLabel ?? "unlabelled",
-        };
-      }),
-    [boxCells, edits],
-  );
+  /** Runs saves one at a time, so each uses the version the previous one returned. */
+  const enqueue = (op: () => Promise<void>) => {
+    setPending((n) => n + 1);
+    queue.current = queue.current
+      .then(op)
+      .then(() => setError(null))
+      .catch((e: unknown) => handleError(e))
+      .finally(() => setPending((n) => n - 1));
+  };
+
+  const applyServerCell = (server: ServerCell) => {
+    const shape = toShape(server);
+    setCells((m) => {
+      const next = new Map(m);
+      const known = m.get(server.id) ?? deleted.current.get(server.id);
+      if (server.deletedAt || !shape) {
+        if (known) deleted.current.set(server.id, { ...known, version: server.version });
+        next.delete(server.id);
+      } else {
+        deleted.current.delete(server.id);
+        next.set(server.id, {
+          ...(known ?? { mine: null, imported: null, sourceLabel: null }),
+          id: server.id,
+          shape,
+          version: server.version,
+        });
+      }
+      return next;
+    });
+  };
+
+  const handleError = (e: unknown) => {
+    if (trpcErrorCode(e) === "CONFLICT") {
+      // A cell conflict carries the current cell (with geometry); a label conflict the current label.
+      const current = trpcDomainDetails<{ current?: Record<string, unknown> }>(e)?.current;
+      if (current && "geometry" in current) applyServerCell(current as unknown as ServerCell);
+      else if (current && typeof current.cellId === "string" && typeof current.classId === "string") {
+        const cellId = current.cellId;
+        const mine = { classId: current.classId, version: Number(current.version) };
+        setCells((m) => {
+          const c = m.get(cellId);
+          return c ? new Map(m).set(cellId, { ...c, mine }) : m;
+        });
+      }
+      setError("Changed elsewhere meanwhile: showing the saved version. Your change was not applied.");
+      history.current = emptyHistory();
+    } else {
+      setError(e instanceof Error ? e.message : "could not save");
+    }
+  };
+
+  const runEdit = async (edit: FieldEdit): Promise<void> => {
+    const current = cellsRef.current.get(edit.cellId) ?? deleted.current.get(edit.cellId);
+    if (!current) throw new Error("that cell is no longer here");
+    if (edit.kind === "delete" || edit.kind === "create") {
+      applyServerCell(await client.fieldCell.remove.mutate({ projectId, cellId: edit.cellId, expectedVersion: current.version }));
+    } else if (edit.kind === "restore") {
+      applyServerCell(await client.fieldCell.restore.mutate({ projectId, cellId: edit.cellId, expectedVersion: current.version }));
+    } else if (edit.kind === "reshape") {
+      setCells((m) => new Map(m).set(edit.cellId, { ...current, shape: edit.to }));
+      applyServerCell(
+        await client.fieldCell.updateShape.mutate({ projectId, cellId: edit.cellId, expectedVersion: current.version, shape: edit.to }),
+      );
+    } else {
+      const saved = await client.fieldCell.setClass.mutate({
+        projectId,
+        cellId: edit.cellId,
+        classId: edit.to,
+        expectedVersion: current.mine?.version ?? null,
+      });
+      setCells((m) => {
+        const c = m.get(edit.cellId);
+        return c ? new Map(m).set(edit.cellId, { ...c, mine: { classId: saved.classId, version: saved.version } }) : m;
+      });
+    }
+  };
+
+  const userEdit = (edit: FieldEdit) =>
+    enqueue(async () => {
+      await runEdit(edit);
+      history.current = recordEdit(history.current, edit);
+    });
+
+  const createCell = (shape: DrawnShape) =>
+    enqueue(async () => {
+      const { cell } = await client.fieldCell.create.mutate({ projectId, imageId, shape, classId: null });
+      applyServerCell(cell);
+      setSelectedId(cell.id);
+      history.current = recordEdit(history.current, { kind: "create", cellId: cell.id });
+    });
+
+  const classify = (cellId: string, classId: string) => {
+    const c = cellsRef.current.get(cellId);
+    if (!c) return;
+    // Optimistic: the colour changes at once.
+    setCells((m) => new Map(m).set(cellId, { ...c, mine: { classId, version: c.mine?.version ?? 0 } }));
+    enqueue(async () => {
+      const before = cellsRef.current.get(cellId);
+      const from = c.mine?.classId;
+      const saved = await client.fieldCell.setClass.mutate({
+        projectId,
+        cellId,
+        classId,
+        expectedVersion: before?.mine?.version ? before.mine.version : null,
+      });
+      setCells((m) => {
+        const x = m.get(cellId);
+        return x ? new Map(m).set(cellId, { ...x, mine: { classId: saved.classId, version: saved.version } }) : m;
+      });
+      // A first label cannot be taken back (labels are never deleted), so only a change is undoable.
+      if (from && from !== classId) history.current = recordEdit(history.current, { kind: "classify", cellId, from, to: classId });
+    });
+  };
+
+  const undoRedo = (redo: boolean) =>
+    enqueue(async () => {
+      const plan = redo ? planRedo(history.current) : planUndo(history.current);
+      if (!plan) return;
+      await runEdit(plan.run);
+      history.current = plan.next;
+    });
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (!selectedId || e.ctrlKey || e.metaKey || e.altKey) return;
-      const cls = classes.find((c) => c.shortcut !== null && c.shortcut.toLowerCase() === e.key.toLowerCase());
-      const cell = cells.find((c) => c.cellId === selectedId);
-      if (!cls || !cell) return;
-      e.preventDefault();
-      const current = edits[cell.cellId] ?? cell.myLabel;
-      setNotice(null);
-      save.mutate(
-        { projectId, cellId: cell.cellId, classId: cls.id, expectedVersion: current?.version ?? null },
-        {
-          onSuccess: (saved) =>
-            setEdits((m) => ({
-              ...m,
-              [cell.cellId]: { labelId: saved.id, classId: cls.id, key: cls.key, name: cls.name, color: cls.color, version: saved.version },
-            })),
-          onError: (error) => {
-            if (trpcErrorCode(error) === "CONFLICT") {
-              const latest = trpcDomainDetails<{ current?: { id: string; classId: string; version: number } }>(error)?.current;
-              const c = latest ? classes.find((k) => k.id === latest.classId) : undefined;
-              if (latest && c)
-                setEdits((m) => ({
-                  ...m,
-                  [cell.cellId]: { labelId: latest.id, classId: c.id, key: c.key, name: c.name, color: c.color, version: latest.version },
-                }));
-              setNotice("This label was changed elsewhere; showing the current one.");
-            } else setNotice(error.message);
-          },
-        },
-      );
+      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement) return;
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") {
+        e.preventDefault();
+        undoRedo(e.shiftKey);
+        return;
+      }
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if ((e.key === "Delete" || e.key === "Backspace") && selectedId) {
+        e.preventDefault();
+        const id = selectedId;
+        setSelectedId(null);
+        userEdit({ kind: "delete", cellId: id });
+        return;
+      }
+      const cls = selectedId ? classes.find((c) => c.shortcut !== null && c.shortcut.toLowerCase() === e.key.toLowerCase()) : undefined;
+      if (cls && selectedId) {
+        e.preventDefault();
+        classify(selectedId, cls.id);
+        return;
+      }
+      const t = TOOLS.find((x) => x.key === e.key.toLowerCase());
+      if (t) setTool(t.tool);
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [selectedId, classes, cells, edits, projectId, save]);
+  });
+
+  const shown = (c: EditorCell) => {
+    const mine = c.mine ? classById.get(c.mine.classId) : undefined;
+    return mine
+      ? { name: mine.name, color: mine.color, mine: true }
+      : c.imported
+        ? { name: c.imported.name, color: c.imported.color, mine: false }
+        : null;
+  };
+  const list = useMemo(() => [...cells.values()], [cells]);
+  const canvasCells: CanvasCell[] = useMemo(
+    () =>
+      list.map((c) => {
+        const s = shown(c);
+        return { id: c.id, shape: c.shape, color: s?.color ?? UNLABELLED, label: s?.name ?? c.sourceLabel ?? undefined };
+      }),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [list, classById],
+  );
+  const saveState = pending > 0 ? "Saving…" : error ? `Not saved: ${error}` : "All changes saved";
 
   return (
     <div className="viewer-layout">
       <div className="panel" style={{ padding: 8 }}>
-        <DeepZoomViewer
+        <div role="toolbar" aria-label="Drawing tools" style={{ display: "flex", gap: 6, marginBottom: 6, alignItems: "center" }}>
+          {TOOLS.map((t) => (
+            <button
+              key={t.tool}
+              type="button"
+              aria-pressed={tool === t.tool}
+              className={tool === t.tool ? "selected" : ""}
+              onClick={() => setTool(t.tool)}
+            >
+              {t.name} <kbd>{t.key.toUpperCase()}</kbd>
+            </button>
+          ))}
+          <span
+            className="small"
+            data-testid="save-state"
+            data-pending={pending > 0 ? "true" : "false"}
+            role="status"
+            style={{ marginLeft: "auto" }}
+          >
+            {saveState}
+          </span>
+        </div>
+        <FieldCanvasViewer
           ref={viewer}
           dziUrl={dziUrl}
           imageSize={imageSize}
-          boxes={boxes}
+          cells={canvasCells}
           selectedId={selectedId}
-          onBoxClick={(id) => setSelectedId(id)}
-          onBackgroundClick={() => setSelectedId(null)}
-          drawMode={drawMode}
-          onDraftsChange={setDrafts}
+          tool={tool}
+          onSelect={setSelectedId}
+          onCreate={(shape) => {
+            const problem = findShapeProblem(shape, imageSize);
+            if (problem) setNotice(problem);
+            else createCell(shape);
+          }}
+          onReshape={(id, shape) => {
+            const c = cellsRef.current.get(id);
+            if (c) userEdit({ kind: "reshape", cellId: id, from: c.shape, to: shape });
+          }}
+          validateShape={(shape) => findShapeProblem(shape, imageSize)}
+          onInvalidShape={setNotice}
           prefixUrl="/osd-images/"
         />
       </div>
@@ -111,39 +339,35 @@ export function FieldViewer({ projectId, dziUrl, imageSize, cells, classes }: Pr
             <ClassChip key={c.id} name={c.name} color={c.color} shortcut={c.shortcut} />
           ))}
         </div>
-        <p className="muted small">Click a box, then press a class key to label it.</p>
-        <label className="small" style={{ display: "flex", gap: 6, alignItems: "center", marginBottom: 8 }}>
-          <input type="checkbox" checked={drawMode} onChange={(e) => setDrawMode(e.target.checked)} /> Draw new boxes (not saved yet)
-        </label>
-        {drafts.length > 0 ? (
-          <p className="small">
-            {drafts.length} new box{drafts.length === 1 ? "" : "es"} (local only){" "}
-            <button type="button" onClick={() => viewer.current?.clearDrafts()}>
-              Discard
-            </button>
-          </p>
-        ) : null}
+        <p className="muted small">
+          Select a cell, then press a class key to label it, Delete to remove it; drag it or its handles to move or resize. Ctrl+Z undoes,
+          Ctrl+Shift+Z redoes. Polygons: click the corners, then click the first one, double-click or press Enter.
+        </p>
         {notice ? (
-          <p className="notice small" role="status">
+          <p className="notice small" role="alert">
             {notice}
           </p>
         ) : null}
         <ul className="cell-list" data-testid="field-cells">
-          {boxCells.map((c, i) => {
-            const shown = edits[c.cellId] ?? c.myLabel ?? c.importedLabel;
+          {list.map((c, i) => {
+            const s = shown(c);
             return (
-              <li key={c.cellId}>
+              <li key={c.id}>
                 <button
                   type="button"
-                  className={selectedId === c.cellId ? "selected" : ""}
+                  data-cell-id={c.id}
+                  data-bounds={boundsText(c.shape)}
+                  className={selectedId === c.id ? "selected" : ""}
                   onClick={() => {
-                    setSelectedId(c.cellId);
-                    viewer.current?.focusBox(c.cellId);
+                    setSelectedId(c.id);
+                    viewer.current?.focusCell(c.id);
                   }}
                 >
-                  <span className="small">#{i + 1}</span>
-                  {shown ? (
-                    <ClassChip name={shown.name} color={shown.color} variant={edits[c.cellId] || c.myLabel ? "solid" : "outline"} />
+                  <span className="small">
+                    #{i + 1} {c.shape.geometry}
+                  </span>
+                  {s ? (
+                    <ClassChip name={s.name} color={s.color} variant={s.mine ? "solid" : "outline"} />
                   ) : (
                     <span className="muted small">{c.sourceLabel ? `${c.sourceLabel} (unlabelled)` : "unlabelled"}</span>
                   )}

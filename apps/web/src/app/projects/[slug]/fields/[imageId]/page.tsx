@@ -29,6 +29,7 @@ export default async function FieldPage({ params }: Props) {
       {image.dziKey ? (
         <FieldViewer
           projectId={project.project.id}
+          imageId={image.id}
           dziUrl={`/api/files/${image.dziKey}`}
           imageSize={{ width: image.width, height: image.height }}
           cells={detail.cells}
