@@ -15,6 +15,10 @@ const benches = {
     file: "apps/trainer/bench/faults.ts",
     what: "kill -9 a trainer, restart PostgreSQL, 50 label writers: lost / duplicated / stuck",
   },
+  upload: {
+    file: "apps/trainer/bench/upload.ts",
+    what: "browser upload of all of PBC (zip) through the production web server + trainer import vs npm run import -- --zip: web peak RSS, time",
+  },
   "lodocv-wbc5": { file: "apps/trainer/bench/lodocv-wbc5.ts", what: "wbc-5 LODOCV across PBC and the Zheng sites" },
   "query-strategies": {
     file: "packages/ml/bench/query-strategies.ts",

@@ -1,11 +1,15 @@
 // Playwright's web server, in explicit demo mode (HEMALOOP_DEMO=1: the specs sign in with the demo
 // logins): a fresh temporary HEMALOOP_DATA_DIR, migrate + seed (the demo fixture),
-// then seed-models.ts (finished model versions, a LODOCV run, a review queue), then `next start` on
-// the already built apps/web/.next (built here only when missing).
+// then seed-models.ts (finished model versions, a LODOCV run, a review queue), then the product's own
+// launcher (scripts/start-stack.ts, what `npm run demo` runs): the embedded database served over the
+// PostgreSQL protocol, `next start` on apps/web/.next (built here when missing) and a trainer. The
+// trainer claims only import jobs (TRAINER_JOB_TYPES): upload.spec.ts needs uploads imported, while
+// models.spec.ts and roles.spec.ts expect their training and LODOCV jobs to stay queued.
 // E2E_DATABASE_URL runs it against a PostgreSQL server instead of the embedded PGlite.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,6 +40,7 @@ const env = {
   HEMALOOP_OIDC_NAME: "Test Hospital",
 };
 delete env.DATABASE_URL;
+delete env.HEMALOOP_NO_TRAINER;
 if (process.env.E2E_DATABASE_URL) env.DATABASE_URL = process.env.E2E_DATABASE_URL;
 
 function log(message) {
@@ -67,24 +72,39 @@ if (!existsSync(path.join(webDir, ".next", "BUILD_ID"))) {
   run(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"], webDir);
 }
 
-const next = spawn(
-  process.execPath,
-  [path.join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-H", "127.0.0.1", "-p", String(port)],
-  {
-    cwd: webDir,
-    env,
-    stdio: "inherit",
+/** A free loopback port for the embedded database server (a developer's `npm start` may hold 54329). */
+function findFreePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port: free } = server.address();
+      server.close(() => resolve(free));
+    });
+  });
+}
+
+const stack = spawn(path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "scripts", "start-stack.ts")], {
+  cwd: root,
+  env: {
+    ...env,
+    HEMALOOP_HOST: "127.0.0.1",
+    HEMALOOP_DB_PORT: String(await findFreePort()),
+    TRAINER_JOB_TYPES: "import",
+    TRAINER_POLL_MS: "500",
   },
-);
+  stdio: "inherit",
+});
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
     stopping = true;
-    next.kill(signal);
+    // start-stack stops the web app and the trainer, then closes the database.
+    stack.kill("SIGTERM");
   });
 }
-next.on("exit", (code, signal) => {
+stack.on("exit", (code, signal) => {
   cleanup();
-  if (!stopping && code !== 0) log(`next start exited with ${code ?? signal}`);
+  if (!stopping && code !== 0) log(`start-stack exited with ${code ?? signal}`);
   process.exit(stopping ? 0 : (code ?? 1));
 });

@@ -1,4 +1,4 @@
-import { resolveDbConfig, resolveRuntimeConfig } from "@hemaloop/db";
+import { resolveDbConfig, resolveRuntimeConfig, schema } from "@hemaloop/db";
 import { availableParallelism, hostname } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,19 @@ const trainerEnv = z.object({
   HEMALOOP_TF_BACKEND: z.enum(["auto", "tensorflow", "wasm", "cpu"]).default("auto"),
   /** Data-parallel training threads (wasm uses one core per thread). */
   TRAINER_TRAIN_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+  /** Comma-separated job types this trainer claims (e.g. "import" for a CPU worker beside a GPU trainer); unset = all. */
+  TRAINER_JOB_TYPES: z
+    .string()
+    .optional()
+    .transform((v) =>
+      v
+        ? v
+            .split(",")
+            .map((t) => t.trim())
+            .filter(Boolean)
+        : undefined,
+    )
+    .pipe(z.array(z.enum(schema.jobType.enumValues)).min(1, "TRAINER_JOB_TYPES lists no job type").optional()),
 });
 
 /** Validated once at start-up; everything below receives plain config. */
@@ -30,6 +43,7 @@ export function loadTrainerConfig(env: Record<string, string | undefined> = proc
     staleAfterMs: parsed.TRAINER_STALE_MS,
     tfBackend: parsed.HEMALOOP_TF_BACKEND,
     trainThreads: parsed.TRAINER_TRAIN_THREADS ?? Math.min(2, availableParallelism()),
+    jobTypes: parsed.TRAINER_JOB_TYPES,
   };
 }
 

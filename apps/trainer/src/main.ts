@@ -13,11 +13,14 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-console.log(`[trainer ${config.workerId}] polling ${handle.kind === "postgres" ? "PostgreSQL" : "embedded PGlite"} for jobs`);
+const handlers = createJobHandlers(config);
+console.log(
+  `[trainer ${config.workerId}] polling ${handle.kind === "postgres" ? "PostgreSQL" : "embedded PGlite"} for ${config.jobTypes ? config.jobTypes.join(", ") : "all"} jobs`,
+);
 await runWorker({
   db: handle.db,
   workerId: config.workerId,
-  handlers: createJobHandlers(config),
+  handlers,
   pollIntervalMs: config.pollIntervalMs,
   heartbeatIntervalMs: config.heartbeatIntervalMs,
   staleAfterMs: config.staleAfterMs,

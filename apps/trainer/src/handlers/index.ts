@@ -8,16 +8,23 @@ import { removeModelVersionFiles } from "./model-files";
 import { createPredictHandler } from "./predict-handler";
 import { createTrainHandler } from "./train-handler";
 
-/** The job types this trainer runs. */
-export function createJobHandlers(config: TrainerConfig): Partial<Record<JobType, JobHandler>> {
+/** The job types this trainer runs: all it has handlers for, or those TRAINER_JOB_TYPES names. */
+export function createJobHandlers(
+  config: Pick<TrainerConfig, "runtime" | "tfBackend" | "trainThreads" | "jobTypes">,
+): Partial<Record<JobType, JobHandler>> {
   const storage = createStorage(config.runtime.storage);
   const deps = { storage, cacheDir: config.runtime.cacheDir, tfBackend: config.tfBackend, trainThreads: config.trainThreads };
-  return {
+  const all: Partial<Record<JobType, JobHandler>> = {
     train: createTrainHandler(deps),
     predict: createPredictHandler(deps),
     lodocv: createLodocvHandler(deps),
     import: createImportHandler({ storage, maxImagePixels: config.runtime.maxImagePixels }),
   };
+  if (!config.jobTypes) return all;
+  const missing = config.jobTypes.filter((type) => !all[type]);
+  // Claiming a type with no handler would fail every such job; refuse to start instead.
+  if (missing.length > 0) throw new Error(`TRAINER_JOB_TYPES: this trainer has no handler for ${missing.join(", ")}`);
+  return Object.fromEntries(config.jobTypes.map((type) => [type, all[type]]));
 }
 
 /** What a stale sweep calls to delete the files of model versions a dead worker left half-trained. */
