@@ -174,13 +174,17 @@ function startProcess(command: string, args: string[], cwd: string, env: NodeJS.
   child.stdout.on("data", collect);
   child.stderr.on("data", collect);
   child.on("exit", (code, signal) => {
-    if (!stopping) console.error(`[${tag}] exited (${signal ?? code}); last output:\n${tail.join("\n")}`);
+    if (!stopped.has(child)) console.error(`[${tag}] exited (${signal ?? code}); last output:\n${tail.join("\n")}`);
   });
   return child;
 }
 
+/** Children this script stopped itself: their exit is not reported as a failure. */
+const stopped = new WeakSet<ChildProcess>();
+
 function stopGroup(child: ChildProcess | undefined) {
   if (!child?.pid || child.exitCode !== null) return;
+  stopped.add(child);
   try {
     process.kill(-child.pid, "SIGTERM");
   } catch {
@@ -188,7 +192,6 @@ function stopGroup(child: ChildProcess | undefined) {
   }
 }
 
-let stopping = false;
 const admin = postgres(values["admin-url"], { max: 1, onnotice: () => {} });
 const dbs: string[] = [];
 const dirs: string[] = [];
@@ -270,10 +273,8 @@ try {
   if (job.status !== "succeeded") throw new Error(`import job ${job.status}: ${job.error}`);
   const result = job.result as { imported: number; duplicates: number; rejected: number };
   log(`import job succeeded: imported=${result.imported} duplicates=${result.duplicates} rejected=${result.rejected}`);
-  stopping = true;
   stopGroup(web);
   stopGroup(trainer);
-  stopping = false;
 
   // --- the CLI on the same zip, its own database and storage ---
   const cliDb = await createThrowawayDb(admin, "cli");
@@ -321,7 +322,6 @@ try {
     ].join("\n"),
   );
 } finally {
-  stopping = true;
   stopGroup(web);
   stopGroup(trainer);
   await sleep(1_000);
