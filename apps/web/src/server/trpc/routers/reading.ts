@@ -3,6 +3,7 @@ import {
   buildWorkQueue,
   claimReaderBatch,
   decideQueueItem,
+  renewReaderClaims,
   skipReaderItem,
   undoLastDecision,
   type ReaderActor,
@@ -68,6 +69,9 @@ export const readingRouter = router({
       });
       return { items, progress };
     }),
+
+  /** The reader page's heartbeat (every minute while open): keeps the caller's claims in the project. */
+  heartbeat: roleProcedure("annotator").mutation(({ ctx }) => renewReaderClaims(ctx.db, readerOf(ctx))),
 
   decide: roleProcedure("annotator")
     .input(
