@@ -153,4 +153,60 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     },
     300_000,
   );
+
+  it("with thenPredict, a ready model queues predict & rank for itself, which re-ranks without taking claimed cells", async () => {
+    const storage = createLocalStorage(storageDir);
+    const project = await getProjectBySlug(t.db, "pbc-demo");
+    // a reader holds one review item (the predict test above filled the queue)
+    const [reader] = await t.db.select().from(schema.user).limit(1);
+    const [held] = await t.db.select().from(schema.reviewQueueItem).where(eq(schema.reviewQueueItem.projectId, project.id)).limit(1);
+    await t.db
+      .update(schema.reviewQueueItem)
+      .set({ status: "claimed", claimedBy: reader!.id, claimedAt: new Date(), leaseExpiresAt: new Date(Date.now() + 600_000) })
+      .where(eq(schema.reviewQueueItem.id, held!.id));
+    const job = await enqueueJob(t.db, {
+      type: "train",
+      projectId: project.id,
+      payload: { backbone: "small-cnn", inputSize: 32, epochs: 2, timeBudgetMinutes: 2, thenPredict: { mcPasses: 0, chunkSize: 16 } },
+    });
+    const handlers = {
+      train: createTrainHandler({ storage, tfBackend: "auto" }),
+      predict: createPredictHandler({ storage, tfBackend: "auto" }),
+    };
+    const run = async (type: "train" | "predict") => {
+      const claimed = await claimNextJob(t.db, { workerId: "test", types: [type] });
+      await runClaimedJob(claimed!, { db: t.db, workerId: "test", handlers, signal: new AbortController().signal }, () => {});
+      return getJob(t.db, claimed!.id);
+    };
+    const trained = await run("train");
+    expect(trained.error).toBeNull();
+    const result = trained.result as { modelVersionId: string; status: string; predictJobId?: string };
+    const predictJobs = await t.db.select().from(schema.job).where(eq(schema.job.type, "predict"));
+    const chained = predictJobs.filter((j) => (j.payload as { afterTrainJobId?: string }).afterTrainJobId === job.id);
+    if (result.status !== "ready") {
+      // the collapse guard rejected the tiny model: nothing published, nothing predicted
+      expect(chained).toEqual([]);
+      return;
+    }
+    expect(chained.map((j) => j.id)).toEqual([result.predictJobId]);
+    expect(chained[0]!.payload).toMatchObject({ modelVersionId: result.modelVersionId, mcPasses: 0 });
+    const predicted = await run("predict");
+    expect(predicted).toMatchObject({ status: "succeeded", error: null });
+    const after = await t.db.select().from(schema.reviewQueueItem).where(eq(schema.reviewQueueItem.projectId, project.id));
+    // pending items now rank the new model's predictions; the held one keeps its reader and old prediction
+    expect(after.find((i) => i.id === held!.id)).toMatchObject({
+      status: "claimed",
+      claimedBy: reader!.id,
+      predictionId: held!.predictionId,
+    });
+    const newPredictionIds = new Set(
+      (
+        await t.db
+          .select({ id: schema.prediction.id })
+          .from(schema.prediction)
+          .where(eq(schema.prediction.modelVersionId, result.modelVersionId))
+      ).map((p) => p.id),
+    );
+    expect(after.filter((i) => i.status === "pending").every((i) => newPredictionIds.has(i.predictionId!))).toBe(true);
+  }, 600_000);
 });

@@ -107,5 +107,8 @@ describeEachDb("tRPC reading: queues, claims, decisions", (kind) => {
     expect((await t.db.select().from(label).where(eq(label.readerId, f.users.reviewer.id))).map((l) => l.cellId)).toEqual([a!.cellId]);
     const progress = await as(f.users.reviewer).reading.progress({ projectId: f.projectId, kind: "review" });
     expect(progress).toMatchObject({ held: 1, doneToday: 1, decisionsSinceModel: 1 });
+    // the reader page's heartbeat extends the one claim the reviewer still holds; outsiders are refused
+    expect(await as(f.users.reviewer).reading.heartbeat({ projectId: f.projectId })).toEqual({ renewed: 1 });
+    expect(await trpcCode(as(f.users.outsider).reading.heartbeat({ projectId: f.projectId }))).toBe("FORBIDDEN");
   });
 });

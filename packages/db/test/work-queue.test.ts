@@ -9,11 +9,12 @@ import { getSchemeByKey } from "../src/queries/schemes";
 import { saveLabel } from "../src/queries/labels";
 import { ensureUser } from "../src/queries/users";
 import { getQueueProgress } from "../src/queries/work-queue";
-import { auditEvent, label, labelHistory, project, reviewDecision, reviewQueueItem } from "../src/schema";
+import { auditEvent, cell, label, labelHistory, project, reviewDecision, reviewQueueItem } from "../src/schema";
 import {
   buildWorkQueue,
   claimReaderBatch,
   decideQueueItem,
+  renewReaderClaims,
   skipReaderItem,
   undoLastDecision,
   type ReaderActor,
@@ -237,6 +238,70 @@ describeEachDb("work queues, claims and reader decisions", (kind) => {
     // the item can be decided again after the undo
     const again = await decideQueueItem(t.db, alice, { itemId: first!, decision: { action: "accept" }, expectedVersion: null });
     expect(again.label).toMatchObject({ classId: predicted, version: 1 });
+  });
+
+  it("leaves soft-deleted cells out of every queue, claim, held list and count", async () => {
+    const f = await createPredictedProject(t.db, 6, "deleted");
+    const lead = { projectId: f.project.id, actorId: f.alice.id };
+    const alice = f.reader(f.alice);
+    const deleteCell = (i: number) =>
+      t.db.update(cell).set({ deletedAt: new Date(), deletedBy: f.alice.id }).where(eq(cell.id, f.cellIds[i]!));
+    await deleteCell(5);
+    // neither labeling nor review queues take a deleted cell in
+    expect(await buildWorkQueue(t.db, lead, { kind: "review", strategy: "entropy" })).toEqual({ items: 5 });
+    expect(await buildWorkQueue(t.db, lead, { kind: "labeling" })).toEqual({ items: 5 });
+
+    const held = await claimReaderBatch(t.db, alice, { kind: "review", hold: 2 });
+    const heldCells = await Promise.all(
+      held.map(async (id) => (await t.db.select().from(reviewQueueItem).where(eq(reviewQueueItem.id, id)))[0]!.cellId),
+    );
+    // a cell deleted after queueing (one held by alice, one pending) drops out of claims, held list and counts
+    const pendingCellIdx = f.cellIds.findIndex((c, i) => i !== 5 && !heldCells.includes(c));
+    await deleteCell(f.cellIds.indexOf(heldCells[0]!));
+    await deleteCell(pendingCellIdx);
+    const progress = await getQueueProgress(t.db, { projectId: f.project.id, kind: "review", userId: f.alice.id });
+    expect(progress).toMatchObject({ remaining: 2, held: 1 });
+    const after = await claimReaderBatch(t.db, alice, { kind: "review", hold: 10 });
+    expect(after).not.toContain(held[0]);
+    expect(after).toHaveLength(3);
+    const afterCells = await t.db.select().from(reviewQueueItem).where(eq(reviewQueueItem.claimedBy, f.alice.id));
+    expect(afterCells.filter((r) => after.includes(r.id)).map((r) => r.cellId)).not.toContain(f.cellIds[pendingCellIdx]);
+    // deciding the held item of a deleted cell is a conflict and writes no label
+    await expect(decideQueueItem(t.db, alice, { itemId: held[0]!, decision: { action: "accept" }, expectedVersion: null })).rejects.toThrow(
+      /deleted/,
+    );
+    expect(await t.db.select().from(label).where(eq(label.cellId, heldCells[0]!))).toEqual([]);
+  });
+
+  it("refuses every queue mutation on an archived project, and renews leases on a heartbeat", async () => {
+    const f = await createPredictedProject(t.db, 4, "archived");
+    const lead = { projectId: f.project.id, actorId: f.alice.id };
+    const alice = f.reader(f.alice);
+    await buildWorkQueue(t.db, lead, { kind: "review", strategy: "entropy" });
+    const [first, second] = await claimReaderBatch(t.db, alice, { kind: "review", hold: 2, leaseMs: 5_000 });
+    const lease = async (id: string) =>
+      (await t.db.select().from(reviewQueueItem).where(eq(reviewQueueItem.id, id)))[0]!.leaseExpiresAt!.getTime();
+    const before = await lease(first!);
+    expect(await renewReaderClaims(t.db, alice, { leaseMs: 600_000 })).toEqual({ renewed: 2 });
+    expect(await lease(first!)).toBeGreaterThan(before + 500_000);
+    await decideQueueItem(t.db, alice, { itemId: first!, decision: { action: "accept" }, expectedVersion: null });
+
+    await t.db.update(project).set({ archivedAt: new Date() }).where(eq(project.id, f.project.id));
+    const refusals = [
+      () => buildWorkQueue(t.db, lead, { kind: "review" }),
+      () => claimReaderBatch(t.db, alice, { kind: "review", hold: 2 }),
+      () => renewReaderClaims(t.db, alice),
+      () => skipReaderItem(t.db, alice, { itemId: second! }),
+      () => decideQueueItem(t.db, alice, { itemId: second!, decision: { action: "accept" }, expectedVersion: null }),
+      () => undoLastDecision(t.db, alice),
+    ];
+    for (const refused of refusals) await expect(refused()).rejects.toThrow(/archived/);
+    // nothing changed: the decision stands, the other item is still alice's
+    expect((await t.db.select().from(reviewQueueItem).where(eq(reviewQueueItem.id, second!)))[0]).toMatchObject({
+      status: "claimed",
+      claimedBy: f.alice.id,
+    });
+    expect((await t.db.select().from(reviewDecision).where(eq(reviewDecision.itemId, first!)))[0]!.undoneAt).toBeNull();
   });
 });
 

@@ -177,7 +177,10 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         onnxKey: `${prefix}model.onnx`,
         collapseReasons: verdict.collapsed ? verdict.reasons : [],
         publish: true,
+        thenPredict: payload.thenPredict,
+        createdBy: ctx.job.createdBy,
       });
+      if (finished.predictJobId) await ctx.log(`queued predict & rank with the new model (job ${finished.predictJobId})`);
       if (finished.status !== "ready") await ctx.log(`model not published: ${verdict.reasons.join("; ")}`, "warn");
       const jobResult: TrainJobResult = {
         modelVersionId: finished.id,
@@ -189,6 +192,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         plannedEpochs: result.plannedEpochs,
         stopReason: result.stopReason,
         timeBudgetHit: result.timeBudget?.hit ?? false,
+        ...(finished.predictJobId ? { predictJobId: finished.predictJobId } : {}),
       };
       return jobResult;
     } catch (error) {

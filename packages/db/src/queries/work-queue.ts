@@ -1,4 +1,21 @@
-import { and, asc, desc, eq, exists, gte, inArray, isNotNull, lt, lte, notExists, or, sql, type SQL, type SQLWrapper } from "drizzle-orm";
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  exists,
+  gte,
+  inArray,
+  isNotNull,
+  isNull,
+  lt,
+  lte,
+  notExists,
+  or,
+  sql,
+  type SQL,
+  type SQLWrapper,
+} from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { DbOrTx } from "../client";
 import { InvalidInputError } from "../errors";
@@ -106,7 +123,7 @@ export async function rebuildWorkQueue(db: DbOrTx, input: BuildQueueInput): Prom
         })
         .from(projectDataset)
         .innerJoin(image, eq(image.datasetId, projectDataset.datasetId))
-        .innerJoin(cell, eq(cell.imageId, image.id))
+        .innerJoin(cell, and(eq(cell.imageId, image.id), isNull(cell.deletedAt)))
         .where(and(eq(projectDataset.projectId, input.projectId), sql`not ${hasLabel(db, input.schemeId, false)}`)),
     );
   }
@@ -138,7 +155,7 @@ export async function rebuildWorkQueue(db: DbOrTx, input: BuildQueueInput): Prom
         strategy: sql`${strategy}`.as("strategy"),
       })
       .from(prediction)
-      .innerJoin(cell, eq(cell.id, prediction.cellId))
+      .innerJoin(cell, and(eq(cell.id, prediction.cellId), isNull(cell.deletedAt)))
       .innerJoin(image, eq(image.id, cell.imageId))
       .innerJoin(projectDataset, and(eq(projectDataset.datasetId, image.datasetId), eq(projectDataset.projectId, input.projectId)))
       .where(and(eq(prediction.modelVersionId, input.modelVersionId), normalOnly, sql`not ${hasLabel(db, input.schemeId, true)}`)),
@@ -194,6 +211,9 @@ const claimable = or(
   and(eq(reviewQueueItem.status, "claimed"), lt(reviewQueueItem.leaseExpiresAt, sql`now()`)),
 );
 
+/** The item's cell is not soft-deleted: a deleted cell leaves every queue without losing its history. */
+const cellIsLive = sql`exists (select 1 from ${cell} where ${cell.id} = ${reviewQueueItem.cellId} and ${cell.deletedAt} is null)`;
+
 function filterConditions(filters: QueueFilters) {
   return and(
     filters.datasetId ? eq(image.datasetId, filters.datasetId) : undefined,
@@ -239,7 +259,7 @@ export async function claimQueueItems(db: DbOrTx, input: ClaimInput): Promise<st
   const candidates = db
     .select({ id: reviewQueueItem.id })
     .from(reviewQueueItem)
-    .innerJoin(cell, eq(cell.id, reviewQueueItem.cellId))
+    .innerJoin(cell, and(eq(cell.id, reviewQueueItem.cellId), isNull(cell.deletedAt)))
     .innerJoin(image, eq(image.id, cell.imageId))
     .leftJoin(prediction, eq(prediction.id, reviewQueueItem.predictionId))
     .where(
@@ -298,6 +318,7 @@ export async function listHeldItemIds(db: DbOrTx, input: { projectId: string; ki
         eq(reviewQueueItem.claimedBy, input.userId),
         eq(reviewQueueItem.status, "claimed"),
         gte(reviewQueueItem.leaseExpiresAt, sql`now()`),
+        cellIsLive,
       ),
     )
     .orderBy(desc(reviewQueueItem.priority), asc(reviewQueueItem.id));
@@ -344,7 +365,7 @@ export async function getQueueProgress(db: DbOrTx, input: { projectId: string; k
       held: sql<number>`count(*) filter (where ${reviewQueueItem.status} = 'claimed' and ${reviewQueueItem.claimedBy} = ${input.userId} and ${reviewQueueItem.leaseExpiresAt} >= now())::int`,
     })
     .from(reviewQueueItem)
-    .where(and(eq(reviewQueueItem.projectId, input.projectId), eq(reviewQueueItem.kind, input.kind)));
+    .where(and(eq(reviewQueueItem.projectId, input.projectId), eq(reviewQueueItem.kind, input.kind), cellIsLive));
   const [decisions] = await db
     .select({
       doneToday: sql<number>`count(*) filter (where ${reviewDecision.userId} = ${input.userId} and ${reviewDecision.createdAt} >= date_trunc('day', now()))::int`,
@@ -394,7 +415,7 @@ export async function listReaderItems(
       mySource: label.source,
     })
     .from(reviewQueueItem)
-    .innerJoin(cell, eq(cell.id, reviewQueueItem.cellId))
+    .innerJoin(cell, and(eq(cell.id, reviewQueueItem.cellId), isNull(cell.deletedAt)))
     .innerJoin(image, eq(image.id, cell.imageId))
     .innerJoin(dataset, eq(dataset.id, image.datasetId))
     .leftJoin(prediction, eq(prediction.id, reviewQueueItem.predictionId))

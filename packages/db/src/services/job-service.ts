@@ -53,6 +53,44 @@ export async function enqueueTrainJob(db: DbOrTx, actor: ProjectActor, input: Tr
   });
 }
 
+export type RetrainRequest = { strategy?: UncertaintyStrategy };
+
+/**
+ * Closes the loop in one action: a train job that fine-tunes from the project's current model on every
+ * label so far, whose payload asks the trainer to enqueue "predict & rank" with the new model once it is
+ * ready (and published); the predict job re-ranks pending queue items and leaves claimed ones with their
+ * readers. CONFLICT without a ready current model, or while a train job of the project is queued or running.
+ */
+export async function enqueueRetrainThenPredict(db: DbOrTx, actor: ProjectActor, input: RetrainRequest): Promise<Job> {
+  return db.transaction(async (tx) => {
+    // Exclusive: two leads clicking at once must not start two runs.
+    const p = await lockWritableProject(tx, actor.projectId, "update");
+    if (!p.currentModelVersionId) throw new ConflictError("the project has no published model to fine-tune yet: train one first");
+    const [base] = await tx.select().from(modelVersion).where(eq(modelVersion.id, p.currentModelVersionId)).for("share");
+    if (!base || base.status !== "ready" || base.artifactKey === null) {
+      throw new ConflictError("the current model is not ready and cannot be fine-tuned", { modelVersionId: p.currentModelVersionId });
+    }
+    const [running] = await tx
+      .select({ id: job.id })
+      .from(job)
+      .where(and(eq(job.projectId, p.id), eq(job.type, "train"), inArray(job.status, activeStatuses)))
+      .limit(1);
+    if (running) throw new ConflictError("a training run is already in progress for this project", { jobId: running.id });
+    // Fine-tuning keeps the base's architecture and input size: its weights only fit those.
+    const baseInputSize = Number(base.hyperParameters.inputSize);
+    const payload = assertPayload(trainPayloadSchema, {
+      ...trainSettings(p, {}),
+      backbone: base.backbone,
+      ...(Number.isInteger(baseInputSize) ? { inputSize: baseInputSize } : {}),
+      baseModelVersionId: base.id,
+      thenPredict: { strategy: input.strategy ?? JOB_DEFAULTS.strategy },
+    });
+    const created = await enqueueJob(tx, { type: "train", projectId: p.id, payload, createdBy: actor.actorId });
+    await auditEnqueue(tx, actor, created);
+    return created;
+  });
+}
+
 /**
  * Queues scoring of the project's cells with a ready model of this project (the one named, or the
  * published one). No published model / a model that is not ready is CONFLICT; another project's

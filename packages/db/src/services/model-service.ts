@@ -2,7 +2,8 @@ import { and, eq } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
 import { recordAudit } from "../queries/audit";
-import { withJobLease, type JobLease } from "../queries/jobs";
+import { predictPayloadSchema, type PredictPayloadInput } from "@hemaloop/ml/contracts";
+import { enqueueJob, withJobLease, type JobLease } from "../queries/jobs";
 import { finishModelVersion, publishModelVersion, type ModelVersion } from "../queries/models";
 import { modelVersion } from "../schema";
 import { lockProject, type ProjectActor } from "./actor";
@@ -47,14 +48,26 @@ export async function publishModel(
 export async function finishTrainedModel(
   db: DbOrTx,
   lease: JobLease,
-  input: Parameters<typeof finishModelVersion>[1] & { publish: boolean },
-): Promise<ModelVersion> {
-  const { publish, ...finish } = input;
+  input: Parameters<typeof finishModelVersion>[1] & {
+    publish: boolean;
+    /** Predict settings: enqueue a predict job for the model when it is ready (closing the loop). */
+    thenPredict?: Omit<PredictPayloadInput, "modelVersionId" | "afterTrainJobId">;
+    /** Who the follow-up job is for (the train job's creator). */
+    createdBy?: string | null;
+  },
+): Promise<ModelVersion & { predictJobId: string | null }> {
+  const { publish, thenPredict, createdBy, ...finish } = input;
   return withJobLease(db, lease, async (tx) => {
     const row = await finishModelVersion(tx, finish);
     if (publish && row.status === "ready") {
       await publishModel(tx, { projectId: row.projectId, actorId: null }, { modelVersionId: row.id, jobId: lease.jobId });
     }
-    return row;
+    let predictJobId: string | null = null;
+    // In the same transaction as finishing: a crash cannot leave a ready model without its predict job.
+    if (thenPredict && row.status === "ready") {
+      const payload = predictPayloadSchema.parse({ ...thenPredict, modelVersionId: row.id, afterTrainJobId: lease.jobId });
+      predictJobId = (await enqueueJob(tx, { type: "predict", projectId: row.projectId, payload, createdBy: createdBy ?? null })).id;
+    }
+    return { ...row, predictJobId };
   });
 }

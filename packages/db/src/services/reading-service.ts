@@ -15,8 +15,8 @@ import {
   type QueueKind,
   type QueueStrategy,
 } from "../queries/work-queue";
-import { label, labelHistory, prediction, reviewDecision, reviewQueueItem } from "../schema";
-import { lockProject, type ProjectActor } from "./actor";
+import { cell, label, labelHistory, prediction, reviewDecision, reviewQueueItem } from "../schema";
+import { lockWritableProject, type ProjectActor } from "./actor";
 
 /** A reader is always a person: the system never claims or decides. */
 export type ReaderActor = ProjectActor & { actorId: string };
@@ -34,7 +34,7 @@ export async function buildWorkQueue(
   input: { kind: QueueKind; strategy?: QueueStrategy },
 ): Promise<{ items: number }> {
   return db.transaction(async (tx) => {
-    const p = await lockProject(tx, actor.projectId);
+    const p = await lockWritableProject(tx, actor.projectId);
     const items = await rebuildWorkQueue(tx, {
       projectId: p.id,
       schemeId: p.schemeId,
@@ -69,6 +69,7 @@ export type ClaimRequest = {
 export async function claimReaderBatch(db: DbOrTx, actor: ReaderActor, input: ClaimRequest): Promise<string[]> {
   if (!Number.isInteger(input.hold) || input.hold < 1 || input.hold > 50) throw new InvalidInputError("hold must be 1..50");
   return db.transaction(async (tx) => {
+    await lockWritableProject(tx, actor.projectId);
     await extendClaims(tx, { projectId: actor.projectId, userId: actor.actorId, leaseMs: input.leaseMs });
     const held = await listHeldItemIds(tx, { projectId: actor.projectId, kind: input.kind, userId: actor.actorId });
     if (held.length >= input.hold) return held;
@@ -85,9 +86,23 @@ export async function claimReaderBatch(db: DbOrTx, actor: ReaderActor, input: Cl
   });
 }
 
+/**
+ * The reader's heartbeat while they sit on a cell: extends the leases they hold in the project, so a
+ * slow read is not taken away, while a closed tab lets them lapse. Returns how many leases were extended.
+ */
+export async function renewReaderClaims(db: DbOrTx, actor: ReaderActor, input: { leaseMs?: number } = {}): Promise<{ renewed: number }> {
+  return db.transaction(async (tx) => {
+    await lockWritableProject(tx, actor.projectId);
+    return { renewed: await extendClaims(tx, { projectId: actor.projectId, userId: actor.actorId, leaseMs: input.leaseMs }) };
+  });
+}
+
 /** Gives a held item back to the other readers (not to this one again this session). */
 export async function skipReaderItem(db: DbOrTx, actor: ReaderActor, input: { itemId: string }): Promise<void> {
-  const ok = await skipQueueItem(db, { projectId: actor.projectId, itemId: input.itemId, userId: actor.actorId });
+  const ok = await db.transaction(async (tx) => {
+    await lockWritableProject(tx, actor.projectId);
+    return skipQueueItem(tx, { projectId: actor.projectId, itemId: input.itemId, userId: actor.actorId });
+  });
   if (!ok) throw new ConflictError("you no longer hold this cell", { itemId: input.itemId });
 }
 
@@ -110,7 +125,7 @@ export type DecideResult = { label: SavedLabel; decisionId: string };
  */
 export async function decideQueueItem(db: DbOrTx, actor: ReaderActor, input: DecideInput): Promise<DecideResult> {
   return db.transaction(async (tx) => {
-    const project = await lockProject(tx, actor.projectId);
+    const project = await lockWritableProject(tx, actor.projectId);
     const [item] = await tx
       .select()
       .from(reviewQueueItem)
@@ -124,6 +139,8 @@ export async function decideQueueItem(db: DbOrTx, actor: ReaderActor, input: Dec
         status: item.status,
       });
     }
+    const [target] = await tx.select({ deletedAt: cell.deletedAt }).from(cell).where(eq(cell.id, item.cellId));
+    if (target?.deletedAt) throw new ConflictError("this cell was deleted since you claimed it", { itemId: item.id, cellId: item.cellId });
     const [pred] = item.predictionId ? await tx.select().from(prediction).where(eq(prediction.id, item.predictionId)) : [];
     let classId: string;
     if (input.decision.action === "accept") {
@@ -187,7 +204,7 @@ export type UndoResult = { itemId: string; cellId: string; restoredClassId: stri
  */
 export async function undoLastDecision(db: DbOrTx, actor: ReaderActor): Promise<UndoResult> {
   return db.transaction(async (tx) => {
-    const project = await lockProject(tx, actor.projectId);
+    const project = await lockWritableProject(tx, actor.projectId);
     const recent = await tx
       .select()
       .from(reviewDecision)

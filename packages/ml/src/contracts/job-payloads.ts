@@ -84,6 +84,18 @@ export const trainPayloadSchema = z.object({
    */
   baseModelVersionId: z.uuid().optional(),
   frozenEpochs: z.number().int().min(0).max(50).default(JOB_DEFAULTS.frozenEpochs),
+  /**
+   * Close the loop: when the new model is ready (and so published), the trainer enqueues a predict job
+   * with these settings for it in the same transaction, which re-ranks the review queue.
+   */
+  thenPredict: z
+    .object({
+      unlabeledOnly: z.boolean().default(JOB_DEFAULTS.unlabeledOnly),
+      mcPasses: mcPassesSchema.default(JOB_DEFAULTS.mcPasses),
+      strategy: strategySchema.default(JOB_DEFAULTS.strategy),
+      chunkSize: chunkSizeSchema.default(JOB_DEFAULTS.chunkSize),
+    })
+    .optional(),
 });
 export type TrainPayload = z.output<typeof trainPayloadSchema>;
 export type TrainPayloadInput = z.input<typeof trainPayloadSchema>;
@@ -111,6 +123,8 @@ export type LodocvFoldPayloadInput = z.input<typeof lodocvFoldPayloadSchema>;
 export const predictPayloadSchema = z.object({
   /** Default: the project's published model. */
   modelVersionId: z.uuid().optional(),
+  /** Set when a train job with `thenPredict` enqueued this one for its new model. */
+  afterTrainJobId: z.uuid().optional(),
   unlabeledOnly: z.boolean().default(JOB_DEFAULTS.unlabeledOnly),
   /** MC-dropout passes of the head; 0 = one deterministic pass (BALD then 0). */
   mcPasses: mcPassesSchema.default(JOB_DEFAULTS.mcPasses),

@@ -90,6 +90,8 @@ export const trainJobResultSchema = z.object({
   stopReason: z.string().optional(),
   /** True when the time cap stopped training before its planned end. */
   timeBudgetHit: z.boolean().optional(),
+  /** The predict job enqueued for the new model (payload `thenPredict`, model ready). */
+  predictJobId: z.string().optional(),
 });
 export type TrainJobResult = z.input<typeof trainJobResultSchema>;
 

@@ -3,6 +3,8 @@ import {
   buildWorkQueue,
   claimReaderBatch,
   decideQueueItem,
+  enqueueRetrainThenPredict,
+  renewReaderClaims,
   skipReaderItem,
   undoLastDecision,
   type ReaderActor,
@@ -34,6 +36,14 @@ export const readingRouter = router({
   build: roleProcedure("lead")
     .input(z.object({ kind: kindSchema, strategy: z.enum(UNCERTAINTY_STRATEGIES).optional() }))
     .mutation(({ ctx, input }) => buildWorkQueue(ctx.db, readerOf(ctx), input)),
+
+  /**
+   * Close the loop: fine-tune from the current model on every label so far, then (in the trainer, once
+   * the new model is ready) predict & re-rank; claimed items stay with their readers.
+   */
+  retrainThenPredict: roleProcedure("lead")
+    .input(z.object({ strategy: z.enum(UNCERTAINTY_STRATEGIES).optional() }))
+    .mutation(({ ctx, input }) => enqueueRetrainThenPredict(ctx.db, readerOf(ctx), input)),
 
   /** Header numbers: remaining, held by me, done today by me, decisions since the current model. */
   progress: roleProcedure("annotator")
@@ -68,6 +78,9 @@ export const readingRouter = router({
       });
       return { items, progress };
     }),
+
+  /** The reader page's heartbeat (every minute while open): keeps the caller's claims in the project. */
+  heartbeat: roleProcedure("annotator").mutation(({ ctx }) => renewReaderClaims(ctx.db, readerOf(ctx))),
 
   decide: roleProcedure("annotator")
     .input(

@@ -14,6 +14,8 @@ type Progress = { remaining: number; held: number; doneToday: number; decisionsS
 
 /** The current cell plus the ones behind it: their images are preloaded so advancing is instant. */
 const HOLD = 11;
+/** Leases last 10 minutes; a beat every minute keeps a reader who sits on a cell from losing it. */
+const HEARTBEAT_MS = 60_000;
 
 function CellCrop({ item, large }: { item: ReaderItem; large: boolean }) {
   const size = large ? 420 : 160;
@@ -59,6 +61,7 @@ export function Reader({ projectId, slug, kind, classes, filters }: Props) {
   const decide = useMutation(trpc.reading.decide.mutationOptions());
   const undo = useMutation(trpc.reading.undo.mutationOptions());
   const skip = useMutation(trpc.reading.skip.mutationOptions());
+  const heartbeat = useMutation(trpc.reading.heartbeat.mutationOptions());
   const [items, setItems] = useState<ReaderItem[] | null>(null);
   const [progress, setProgress] = useState<Progress | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -80,6 +83,13 @@ export function Reader({ projectId, slug, kind, classes, filters }: Props) {
   useEffect(() => {
     void refill().catch(() => setNotice("Could not load the queue."));
   }, [refill]);
+
+  // Only while the page is open: a closed tab stops beating, and its claims lapse back to the queue.
+  useEffect(() => {
+    const timer = window.setInterval(() => heartbeat.mutate({ projectId }), HEARTBEAT_MS);
+    return () => window.clearInterval(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the mutation object changes every render
+  }, [projectId]);
 
   const current = items?.[0] ?? null;
 

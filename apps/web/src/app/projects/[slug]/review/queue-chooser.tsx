@@ -42,6 +42,12 @@ export function QueueChooser({ projectId, slug, isLead, classes, datasets }: Pro
       onError: (e) => setNotice(e.message),
     }),
   );
+  const retrain = useMutation(
+    trpc.reading.retrainThenPredict.mutationOptions({
+      onSuccess: () => setNotice("Training queued: it fine-tunes the current model, then predicts and re-ranks (claimed cells kept)."),
+      onError: (e) => setNotice(e.message),
+    }),
+  );
   const q = new URLSearchParams({ queue: kind });
   if (datasetId) q.set("dataset", datasetId);
   if (classId) q.set("class", classId);
@@ -126,6 +132,19 @@ export function QueueChooser({ projectId, slug, isLead, classes, datasets }: Pro
             onClick={() => build.mutate({ projectId, kind, strategy: kind === "review" ? strategy : undefined })}
           >
             {build.isPending ? "Ranking…" : "Rank queue"}
+          </button>
+        )}
+        {isLead && (
+          <button
+            type="button"
+            data-testid="retrain-then-predict"
+            disabled={retrain.isPending}
+            title="Fine-tune from the current model on all labels, then predict & rank with the new model"
+            onClick={() => retrain.mutate({ projectId, strategy: kind === "review" ? strategy : undefined })}
+          >
+            {retrain.isPending
+              ? "Queuing…"
+              : `Train with new labels, then predict & rank${progress.data ? ` (${progress.data.decisionsSinceModel} new decisions)` : ""}`}
           </button>
         )}
         <Link className="button" href={`/projects/${slug}/read?${q.toString()}`} data-testid="open-reader">
