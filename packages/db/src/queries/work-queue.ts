@@ -18,6 +18,7 @@ import {
   schemeMappingEntry,
 } from "../schema";
 import { cellPlacementColumns, type CellPlacement } from "./cells";
+import { isEvaluationCell } from "./evaluation-set";
 
 export type QueueKind = (typeof reviewQueueItem.$inferSelect)["kind"];
 export type QueueStrategy = "entropy" | "leastConfidence" | "margin" | "bald";
@@ -107,7 +108,13 @@ export async function rebuildWorkQueue(db: DbOrTx, input: BuildQueueInput): Prom
         .from(projectDataset)
         .innerJoin(image, eq(image.datasetId, projectDataset.datasetId))
         .innerJoin(cell, eq(cell.imageId, image.id))
-        .where(and(eq(projectDataset.projectId, input.projectId), sql`not ${hasLabel(db, input.schemeId, false)}`)),
+        .where(
+          and(
+            eq(projectDataset.projectId, input.projectId),
+            sql`not ${hasLabel(db, input.schemeId, false)}`,
+            sql`not ${isEvaluationCell(input.projectId, cell.id)}`,
+          ),
+        ),
     );
   }
 
@@ -141,7 +148,15 @@ export async function rebuildWorkQueue(db: DbOrTx, input: BuildQueueInput): Prom
       .innerJoin(cell, eq(cell.id, prediction.cellId))
       .innerJoin(image, eq(image.id, cell.imageId))
       .innerJoin(projectDataset, and(eq(projectDataset.datasetId, image.datasetId), eq(projectDataset.projectId, input.projectId)))
-      .where(and(eq(prediction.modelVersionId, input.modelVersionId), normalOnly, sql`not ${hasLabel(db, input.schemeId, true)}`)),
+      .where(
+        and(
+          eq(prediction.modelVersionId, input.modelVersionId),
+          normalOnly,
+          sql`not ${hasLabel(db, input.schemeId, true)}`,
+          // The frozen evaluation set is never offered to a reader: its labels must stay independent.
+          sql`not ${isEvaluationCell(input.projectId, cell.id)}`,
+        ),
+      ),
   );
 }
 
@@ -248,6 +263,8 @@ export async function claimQueueItems(db: DbOrTx, input: ClaimInput): Promise<st
         eq(reviewQueueItem.kind, input.kind),
         claimable,
         skipped,
+        // Items queued before the cell joined the evaluation set are never handed out.
+        sql`not ${isEvaluationCell(input.projectId, cell.id)}`,
         filterConditions(input.filters ?? {}),
       ),
     )
