@@ -1,5 +1,6 @@
 import { claimNextJob, enqueueJob, getJob, getProjectBySlug, listModelVersions, schema } from "@hemaloop/db";
 import { seedDemo } from "@hemaloop/db/seed-demo";
+import { drawEvaluationSet } from "@hemaloop/db/services";
 import { createS3Storage, type Storage } from "@hemaloop/db/storage";
 import { eq } from "drizzle-orm";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -31,7 +32,13 @@ describe("train and predict with S3 storage (PGlite, s3rver, wasm)", () => {
     [t, server] = await Promise.all([createTestDb("pglite"), startS3Server()]);
     storage = createS3Storage(server.storageConfig("hemaloop/"));
     work = mkdtempSync(path.join(tmpdir(), "hemaloop-train-s3-"));
-    await seedDemo(t.db, storage, { fixtureDir });
+    const seeded = await seedDemo(t.db, storage, { fixtureDir });
+    // Train jobs test on the project's frozen evaluation set: a lead draws it first.
+    await drawEvaluationSet(
+      t.db,
+      { projectId: seeded.projectId, actorId: seeded.users.lead.id, isSystemAdmin: false },
+      { mode: "draw", fraction: 0.25, seed: 1 },
+    );
   }, 180_000);
   afterAll(async () => {
     await t?.close();

@@ -1,4 +1,6 @@
-import { enqueueJob, getJob, getProjectBySlug, listModelVersions, schema } from "@hemaloop/db";
+import { enqueueJob, getJob, getProjectBySlug, listEvaluationCellIds, listModelVersions, schema } from "@hemaloop/db";
+import { drawEvaluationSet } from "@hemaloop/db/services";
+import { decodeEmbedding } from "@hemaloop/ml";
 import { seedDemo } from "@hemaloop/db/seed-demo";
 import { createLocalStorage } from "@hemaloop/db/storage";
 import { eq } from "drizzle-orm";
@@ -18,19 +20,44 @@ const fixtureDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".
 describe("train job on the demo project (PGlite, wasm)", () => {
   let t: TestDb;
   let storageDir: string;
+  let leadId: string;
   beforeAll(async () => {
     t = await createTestDb("pglite");
     storageDir = mkdtempSync(path.join(tmpdir(), "hemaloop-train-test-"));
-    await seedDemo(t.db, createLocalStorage(storageDir), { fixtureDir });
+    const seeded = await seedDemo(t.db, createLocalStorage(storageDir), { fixtureDir });
+    leadId = seeded.users.lead.id;
   }, 180_000);
   afterAll(async () => {
     await t.close();
     rmSync(storageDir, { recursive: true, force: true });
   });
 
+  it("fails a train job clearly when the project has no frozen evaluation set (no test split)", async () => {
+    const storage = createLocalStorage(storageDir);
+    const project = await getProjectBySlug(t.db, "pbc-demo");
+    const job = await enqueueJob(t.db, {
+      type: "train",
+      projectId: project.id,
+      payload: { backbone: "small-cnn", inputSize: 32, epochs: 1, timeBudgetMinutes: 1 },
+    });
+    const claimed = await claimNextJob(t.db, { workerId: "test", types: ["train"] });
+    const handlers = { train: createTrainHandler({ storage, tfBackend: "auto" }) };
+    await runClaimedJob(claimed!, { db: t.db, workerId: "test", handlers, signal: new AbortController().signal }, () => {});
+    const done = await getJob(t.db, job.id);
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatch(/no frozen evaluation set/);
+    expect(await listModelVersions(t.db, project.id)).toHaveLength(0);
+  }, 120_000);
+
   it("freezes the labelled set, trains, stores tfjs + ONNX artifacts and registers a guarded model version", async () => {
     const storage = createLocalStorage(storageDir);
     const project = await getProjectBySlug(t.db, "pbc-demo");
+    const drawn = await drawEvaluationSet(
+      t.db,
+      { projectId: project.id, actorId: leadId, isSystemAdmin: false },
+      { mode: "draw", fraction: 0.25, seed: 1 },
+    );
+    expect(drawn.added.length).toBeGreaterThan(0);
     const job = await enqueueJob(t.db, {
       type: "train",
       projectId: project.id,
@@ -63,6 +90,13 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     const snapshot = await t.db.select().from(schema.modelSnapshotItem).where(eq(schema.modelSnapshotItem.modelVersionId, mv!.id));
     expect(snapshot.length).toBeGreaterThanOrEqual(40);
     expect(new Set(snapshot.map((s) => s.split))).toEqual(new Set(["train", "val", "test"]));
+    // The test split is exactly the frozen evaluation set (every class the head learns), nothing else.
+    const evalIds = new Set(await listEvaluationCellIds(t.db, project.id));
+    const testIds = snapshot.filter((s) => s.split === "test").map((s) => s.cellId);
+    expect(testIds.every((id) => evalIds.has(id))).toBe(true);
+    expect(snapshot.filter((s) => s.split !== "test").some((s) => evalIds.has(s.cellId))).toBe(false);
+    expect((mv!.metrics as { split: string; n: number }).split).toBe("test");
+    expect((mv!.metrics as { n: number }).n).toBe(testIds.length);
     // The collapse guard decides publication: a rejected model never becomes current.
     const [proj] = await t.db.select().from(schema.project).where(eq(schema.project.id, project.id));
     expect(proj!.currentModelVersionId).toBe(mv!.status === "ready" ? mv!.id : null);
@@ -104,7 +138,13 @@ describe("train job on the demo project (PGlite, wasm)", () => {
       expect(p.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
       expect(p.entropy).toBeGreaterThanOrEqual(0);
       expect(p.bald).not.toBeNull();
+      expect(p.embedding).toBeInstanceOf(Uint8Array);
     }
+    // Every cell's penultimate embedding is stored compactly (float16: 1 + 2 x dim bytes).
+    const tfjsEmbeddings = new Map(preds.map((p) => [p.cellId, decodeEmbedding(p.embedding!)]));
+    const dim = tfjsEmbeddings.values().next().value!.length;
+    expect(dim).toBeGreaterThan(1);
+    expect(preds.every((p) => p.embedding!.length === 1 + 2 * dim && p.embedding![0] === 1)).toBe(true);
     const queue = await t.db.select().from(schema.reviewQueueItem).where(eq(schema.reviewQueueItem.projectId, project.id));
     expect(queue).toHaveLength(predicted);
     const second = await runPredict();
@@ -120,10 +160,17 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     expect(viaOnnx.result).toMatchObject({ runtime: "onnxruntime", cells: predicted });
     const onnxPreds = await t.db.select().from(schema.prediction).where(eq(schema.prediction.modelVersionId, mv!.id));
     expect(onnxPreds).toHaveLength(predicted);
+    let worst = 0;
     for (const p of onnxPreds) {
       expect(p.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
       expect(p.bald).toBeNull();
+      // ONNX Runtime's embedding output agrees with tfjs's penultimate layer (float16-stored).
+      const fromOnnx = decodeEmbedding(p.embedding!);
+      const fromTfjs = tfjsEmbeddings.get(p.cellId)!;
+      expect(fromOnnx).toHaveLength(dim);
+      for (let j = 0; j < dim; j++) worst = Math.max(worst, Math.abs(fromOnnx[j]! - fromTfjs[j]!) / Math.max(1, Math.abs(fromTfjs[j]!)));
     }
+    expect(worst).toBeLessThan(5e-3);
   }, 300_000);
 
   // 2 threads is the trainer's default on a 2-core machine (data-parallel workers), 1 trains in-thread.

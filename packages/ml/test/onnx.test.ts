@@ -229,6 +229,43 @@ describe("classifiers", () => {
     model.dispose();
   });
 
+  it("exports the penultimate embedding as a second output that matches tfjs", async () => {
+    const input = tf.input({ shape: [8, 8, 3] });
+    let x = apply(tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: "same", activation: "relu" }), input);
+    x = apply(tf.layers.globalAveragePooling2d({ name: "embedding" }), x);
+    x = apply(tf.layers.dropout({ rate: 0.3 }), x);
+    const out = apply(tf.layers.dense({ units: 4, activation: "softmax" }), x);
+    const model = tf.model({ inputs: input, outputs: out });
+    randomiseWeights(model, 9);
+    const onnxModel = await createOnnxClassifier(exportToOnnx(model), { intraOpThreads: 1 });
+    const tfjsModel = createTfjsClassifier(model);
+    expect(onnxModel.embeddingDim).toBe(6);
+    expect(tfjsModel.embeddingDim).toBe(6);
+    const batch = randomInput(5, [8, 8, 3], 3);
+    const fromOnnx = await onnxModel.predictWithEmbeddings(batch, 5);
+    const before = tf.memory().numTensors;
+    const fromTfjs = await tfjsModel.predictWithEmbeddings(batch, 5);
+    expect(tf.memory().numTensors).toBe(before);
+    const features = tf.tidy(() =>
+      (model.getLayer("embedding").apply(model.layers[1]!.apply(tf.tensor4d(batch, [5, 8, 8, 3])) as tf.Tensor) as tf.Tensor)
+        .dataSync()
+        .slice(),
+    );
+    expect(fromTfjs.embeddings).toHaveLength(30);
+    expect(maxAbsDiff(fromTfjs.embeddings, features)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(fromOnnx.embeddings, fromTfjs.embeddings)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(fromOnnx.probs, await onnxModel.predict(batch, 5))).toBe(0);
+    await onnxModel.close();
+
+    // Opting out (or an old artifact) has no embedding output: callers see null, not a wrong tensor.
+    const without = await createOnnxClassifier(exportToOnnx(model, { embeddingLayer: false }), { intraOpThreads: 1 });
+    expect(without.embeddingDim).toBeNull();
+    await expect(without.predictWithEmbeddings(batch, 5)).rejects.toThrow(/no "embedding" output/);
+    await without.close();
+    expect(() => exportToOnnx(model, { embeddingLayer: "dense_does_not_exist" })).toThrow(UnsupportedLayerError);
+    model.dispose();
+  });
+
   it("refuses layers it cannot convert", () => {
     const model = tf.sequential({
       layers: [tf.layers.upSampling2d({ inputShape: [4, 4, 1], size: [2, 2] }), tf.layers.flatten()],

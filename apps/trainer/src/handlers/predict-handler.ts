@@ -11,6 +11,7 @@ import { createLocalFiles, type Storage } from "@hemaloop/db/storage";
 import {
   assembleBatch,
   createOnnxClassifier,
+  encodeEmbedding,
   loadClassifierArtifacts,
   predictImageSet,
   scoreUncertainty,
@@ -28,8 +29,9 @@ import { ensureMlBackend } from "./ml-backend";
 type PredictDeps = { storage: Storage; cacheDir?: string; tfBackend: BackendPreference };
 
 /**
- * Scores a project's cells with a model version: mean probabilities and uncertainty (least
- * confidence, margin, entropy, MC-dropout BALD), written idempotently; the review queue is re-ranked.
+ * Scores a project's cells with a model version: mean probabilities, uncertainty (least
+ * confidence, margin, entropy, MC-dropout BALD) and the penultimate-layer embedding (float16 bytes),
+ * written idempotently; the review queue is re-ranked.
  */
 export function createPredictHandler(deps: PredictDeps): JobHandler {
   const files = createLocalFiles(deps.storage, deps.cacheDir);
@@ -76,11 +78,13 @@ export function createPredictHandler(deps: PredictDeps): JobHandler {
       for await (const { offset, set } of chunks) {
         const chunk = cells.slice(offset, offset + set.count);
         const indices = chunk.map((_, i) => i);
-        const passes = onnx
-          ? [await predictWithClassifier(onnx, set, indices, config.normalization)]
-          : await predictImageSet(model, set, indices, config.normalization, { mcPasses: payload.mcPasses, signal: ctx.signal }).then(
-              (p) => (p.mcPasses && p.mcPasses.length > 0 ? p.mcPasses : [p.probs]),
-            );
+        const { passes, embeddings } = onnx
+          ? await predictWithClassifier(onnx, set, indices, config.normalization)
+          : await predictImageSet(model, set, indices, config.normalization, {
+              mcPasses: payload.mcPasses,
+              embeddings: true,
+              signal: ctx.signal,
+            }).then((p) => ({ passes: p.mcPasses && p.mcPasses.length > 0 ? p.mcPasses : [p.probs], embeddings: p.embeddings! }));
         const scores = scoreUncertainty(passes);
         const rows: PredictionInput[] = chunk.map((c, i) => {
           const mean = scores.mean[i]!;
@@ -96,6 +100,7 @@ export function createPredictHandler(deps: PredictDeps): JobHandler {
             margin: scores.margin[i]!,
             entropy: scores.entropy[i]!,
             bald: payload.mcPasses > 0 ? scores.bald[i]! : null,
+            embedding: toStoredEmbedding(embeddings[i]!),
           };
         });
         // One transaction under the job's lease: a worker that lost its job re-ranks nothing.
@@ -144,29 +149,54 @@ function priorityOf(row: PredictionInput, strategy: UncertaintyStrategy): number
   }
 }
 
+/**
+ * Compact bytes of one embedding: float16 (half the size of float32, ~5e-4 relative error); int8 when
+ * a value is out of float16's range, which unnormalised features can reach.
+ */
+function toStoredEmbedding(vector: ArrayLike<number>): Uint8Array {
+  try {
+    return encodeEmbedding(vector, "float16");
+  } catch {
+    return encodeEmbedding(vector, "int8");
+  }
+}
+
 async function openOnnx(storage: Storage, key: string | null, warn: (line: string) => Promise<void>): Promise<BatchClassifier | null> {
   if (!key) return null;
+  let classifier: BatchClassifier;
   try {
-    return await createOnnxClassifier(await storage.read(key));
+    classifier = await createOnnxClassifier(await storage.read(key));
   } catch (error) {
     await warn(`ONNX Runtime unavailable, falling back to tfjs: ${(error as Error).message}`);
     return null;
   }
+  if (classifier.embeddingDim === null) {
+    // Every prediction stores its embedding; an artifact exported before that has no such output.
+    await warn("the ONNX artifact has no embedding output (exported by an older version); scoring with tfjs");
+    await classifier.close();
+    return null;
+  }
+  return classifier;
 }
 
-/** [sample][class] probabilities from a batch classifier, 64 images at a time. */
+/** One pass of [sample][class] probabilities and [sample][dim] embeddings from a batch classifier, 64 images at a time. */
 async function predictWithClassifier(
   classifier: BatchClassifier,
   set: ImageSet,
   indices: number[],
   stats: ChannelStats,
-): Promise<number[][]> {
-  const out: number[][] = [];
+): Promise<{ passes: number[][][]; embeddings: Float32Array[] }> {
+  const probsOut: number[][] = [];
+  const embeddings: Float32Array[] = [];
   const k = classifier.numClasses;
+  const d = classifier.embeddingDim!;
   for (let start = 0; start < indices.length; start += 64) {
     const batch = indices.slice(start, start + 64);
-    const probs = await classifier.predict(assembleBatch(set, batch, stats), batch.length);
-    for (let i = 0; i < batch.length; i++) out.push(Array.from(probs.subarray(i * k, (i + 1) * k)));
+    const out = await classifier.predictWithEmbeddings(assembleBatch(set, batch, stats), batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      probsOut.push(Array.from(out.probs.subarray(i * k, (i + 1) * k)));
+      embeddings.push(out.embeddings.slice(i * d, (i + 1) * d));
+    }
   }
-  return out;
+  return { passes: [probsOut], embeddings };
 }

@@ -6,6 +6,7 @@ import {
   getProjectWithScheme,
   listTrainingCells,
   markModelVersionFailed,
+  partitionTrainingCells,
   saveModelSnapshot,
   type DbOrTx,
 } from "@hemaloop/db";
@@ -58,17 +59,43 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
       await ctx.log(`marked ${leftovers.length} model version(s) of an earlier attempt failed`, "warn");
     }
 
-    const cells = await listTrainingCells(ctx.db, proj.id);
-    const present = scheme.classes.filter((c) => cells.filter((cell) => cell.classId === c.id).length >= MIN_PER_CLASS);
+    // Train and validation come from outside the frozen evaluation set; the set itself is the test
+    // split of every round, so rounds are scored on the same cells and never on what they trained on.
+    const { evaluation, trainable, heldOut } = partitionTrainingCells(await listTrainingCells(ctx.db, proj.id));
+    if (evaluation.length === 0) {
+      throw new PermanentJobError(
+        "the project has no frozen evaluation set, so there would be no test split; a lead draws one (evaluation set, draw) before training",
+      );
+    }
+    const present = scheme.classes.filter((c) => trainable.filter((cell) => cell.classId === c.id).length >= MIN_PER_CLASS);
     if (present.length < 2) {
-      throw new PermanentJobError(`need at least two classes with ${MIN_PER_CLASS}+ labelled cells; have ${present.length}`);
+      throw new PermanentJobError(
+        `need at least two classes with ${MIN_PER_CLASS}+ labelled cells outside the evaluation set; have ${present.length}`,
+      );
     }
     // Train on the classes that have data; the artifact records which ones the head predicts.
     const classKeys = present.map((c) => c.key);
-    const usable = cells.filter((c) => classKeys.includes(c.classKey));
+    const trainCells = trainable.filter((c) => classKeys.includes(c.classKey));
+    const testCells = evaluation.filter((c) => classKeys.includes(c.classKey));
+    if (testCells.length === 0) {
+      throw new PermanentJobError(
+        `the evaluation set holds none of the classes this model can learn (${classKeys.join(", ")}); a lead extends it`,
+      );
+    }
+    if (testCells.length < evaluation.length) {
+      await ctx.log(
+        `${evaluation.length - testCells.length} evaluation cell(s) are of classes without training data and are not scored`,
+        "warn",
+      );
+    }
+    const usable = [...trainCells, ...testCells];
     const items = await toLabeledItems(usable, files);
     const labels = usable.map((c) => classKeys.indexOf(c.classKey));
-    await ctx.log(`training set: ${usable.length} cells, classes ${classKeys.join(", ")}`);
+    await ctx.log(
+      `training set: ${trainCells.length} cells, frozen test set: ${testCells.length} cells` +
+        (heldOut.length > 0 ? `, ${heldOut.length} held out (their patient/smear/image is in the test set)` : "") +
+        `, classes ${classKeys.join(", ")}`,
+    );
 
     const backend = await ensureMlBackend(deps.tfBackend);
     const config: Partial<TrainConfig> & Pick<TrainConfig, "inputSize"> = {
@@ -93,11 +120,13 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
     const workDir = modelWorkDir(modelVersion.id);
     await mkdir(workDir, { recursive: true });
     try {
-      const split = splitDataset(items, labels, {
+      // payload.testFraction no longer applies: the test split is the frozen evaluation set.
+      const trainSplit = splitDataset(items.slice(0, trainCells.length), labels.slice(0, trainCells.length), {
         valFraction: payload.valFraction,
-        testFraction: payload.testFraction,
+        testFraction: 0,
         seed: payload.seed,
       });
+      const split = { ...trainSplit, test: testCells.map((_, i) => trainCells.length + i) };
       const splitOf = new Map<number, "train" | "val" | "test">();
       for (const i of split.train) splitOf.set(i, "train");
       for (const i of split.val) splitOf.set(i, "val");
@@ -108,7 +137,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         usable.map((c, i) => ({ cellId: c.cellId, classId: c.classId, split: splitOf.get(i) ?? "train" })),
       );
 
-      const evalIndices = split.test.length > 0 ? split.test : split.val;
+      const evalIndices = split.test;
       const { result, evalProbs } = await runTrainingOnItems(ctx, {
         items,
         labels,
@@ -162,7 +191,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
 
       const metrics: ModelMetricsReport = {
         ...report,
-        split: evalIndices === split.test ? "test" : "val",
+        split: "test",
         n: evalIndices.length,
         history: result.history,
         stopReason: result.stopReason,

@@ -18,3 +18,4 @@ export * from "./schemes";
 export * from "./training-set";
 export * from "./users";
 export * from "./work-queue";
+export * from "./evaluation-set";

@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, isNotNull, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { prediction } from "../schema";
 
@@ -12,7 +12,8 @@ export type PredictionInput = {
   margin: number;
   entropy: number;
   bald?: number | null;
-  embedding?: number[] | null;
+  /** encodeEmbedding bytes (float16 / int8) of the penultimate layer. */
+  embedding?: Uint8Array | null;
 };
 
 /**
@@ -60,4 +61,17 @@ export async function listPredictions(db: DbOrTx, modelVersionId: string, option
     .where(and(eq(prediction.modelVersionId, modelVersionId)))
     .orderBy(desc(prediction.entropy))
     .limit(options.limit ?? 100);
+}
+
+/** The stored embeddings of a model version's predictions (encoded bytes), by cell id. */
+export async function listPredictionEmbeddings(
+  db: DbOrTx,
+  modelVersionId: string,
+): Promise<Array<{ cellId: string; embedding: Uint8Array }>> {
+  const rows = await db
+    .select({ cellId: prediction.cellId, embedding: prediction.embedding })
+    .from(prediction)
+    .where(and(eq(prediction.modelVersionId, modelVersionId), isNotNull(prediction.embedding)))
+    .orderBy(prediction.cellId);
+  return rows.map((r) => ({ cellId: r.cellId, embedding: r.embedding! }));
 }

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, inArray, isNull, notInArray, sql } from "drizzle-or
 import type { DbOrTx } from "../client";
 import { cell, cellClass, dataset, image, label, modelVersion, prediction, project, projectDataset, reviewQueueItem } from "../schema";
 import { cellPlacementColumns, type CellPlacement } from "./cells";
+import { listEvaluationCellIds } from "./evaluation-set";
 import type { ClassSummary } from "./schemes";
 
 export type PredictableCell = {
@@ -64,9 +65,12 @@ export async function upsertReviewQueue(
   items: Array<{ cellId: string; predictionId: string | null; priority: number }>,
   strategy: string,
 ): Promise<number> {
+  // The frozen evaluation set is never queued, whatever scored it.
+  const evaluation = new Set(await listEvaluationCellIds(db, projectId));
+  const queued = evaluation.size > 0 ? items.filter((it) => !evaluation.has(it.cellId)) : items;
   let written = 0;
-  for (let i = 0; i < items.length; i += 500) {
-    const batch = items.slice(i, i + 500).map((it) => ({ ...it, projectId, strategy }));
+  for (let i = 0; i < queued.length; i += 500) {
+    const batch = queued.slice(i, i + 500).map((it) => ({ ...it, projectId, strategy }));
     const rows = await db
       .insert(reviewQueueItem)
       .values(batch)

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
 import { getSchemeByKey, type SchemeWithClasses } from "./schemes";
@@ -9,6 +9,7 @@ import {
   dataset,
   image,
   label,
+  evaluationSetCell,
   modelSnapshotItem,
   project,
   projectDataset,
@@ -31,6 +32,12 @@ export type TrainingCell = {
   smear: string | null;
   classId: string;
   classKey: string;
+  /** Patient, else smear, else the image: cells of one group never sit on both sides of a split. */
+  groupKey: string;
+  /** The consensus class is backed by a reader, adjudication or the imported ground truth, not only by an accepted model guess. */
+  verified: boolean;
+  /** In the project's frozen evaluation set. */
+  inEvaluationSet: boolean;
 };
 
 type LabelSource = (typeof label.$inferSelect)["source"];
@@ -53,6 +60,19 @@ export function resolveConsensusLabel(labels: CandidateLabel[]): string | null {
     votes.set(l.classId, { n: v.n + 1, latest: Math.max(v.latest, l.updatedAt.getTime()) });
   }
   return [...votes.entries()].sort((a, b) => b[1].n - a[1].n || b[1].latest - a[1].latest)[0]![0];
+}
+
+/** True when a label other than an accepted model guess backs the consensus class at the winning rank. */
+export function isVerifiedConsensus(labels: CandidateLabel[], classId: string): boolean {
+  const best = Math.max(...labels.map((l) => sourceRank[l.source]));
+  return labels.some((l) => sourceRank[l.source] === best && l.classId === classId && l.source !== "model_accepted");
+}
+
+/** The split group of a cell: ids are per dataset, so the dataset prefixes them. */
+export function toGroupKey(row: { datasetId: string; imageId: string; patient: string | null; smear: string | null }): string {
+  if (row.patient) return `${row.datasetId}/patient:${row.patient}`;
+  if (row.smear) return `${row.datasetId}/smear:${row.smear}`;
+  return `image:${row.imageId}`;
 }
 
 /**
@@ -86,12 +106,14 @@ export async function listTrainingCells(db: DbOrTx, projectId: string): Promise<
       schemeId: label.schemeId,
       source: label.source,
       updatedAt: label.updatedAt,
+      inEvaluationSet: sql<boolean>`${evaluationSetCell.cellId} is not null`,
     })
     .from(projectDataset)
     .innerJoin(dataset, eq(projectDataset.datasetId, dataset.id))
     .innerJoin(image, eq(image.datasetId, dataset.id))
     .innerJoin(cell, and(eq(cell.imageId, image.id), isNull(cell.deletedAt)))
     .innerJoin(label, eq(label.cellId, cell.id))
+    .leftJoin(evaluationSetCell, and(eq(evaluationSetCell.projectId, projectId), eq(evaluationSetCell.cellId, cell.id)))
     .where(eq(projectDataset.projectId, projectId));
 
   const foreignSchemes = [...new Set(rows.map((r) => r.schemeId).filter((s) => s !== proj.schemeId))];
@@ -123,6 +145,9 @@ export async function listTrainingCells(db: DbOrTx, projectId: string): Promise<
       smear: row.smear,
       classId,
       classKey: classKeyById.get(classId)!,
+      groupKey: toGroupKey(row),
+      verified: isVerifiedConsensus(labels, classId),
+      inEvaluationSet: Boolean(row.inEvaluationSet),
     });
   }
   return result.sort((a, b) => a.cellId.localeCompare(b.cellId));

@@ -35,6 +35,7 @@ import {
   schemeMappingEntry,
 } from "../schema";
 import { cellPlacementColumns, type CellPlacement } from "./cells";
+import { isEvaluationCell } from "./evaluation-set";
 
 export type QueueKind = (typeof reviewQueueItem.$inferSelect)["kind"];
 export type QueueStrategy = "entropy" | "leastConfidence" | "margin" | "bald";
@@ -124,7 +125,13 @@ export async function rebuildWorkQueue(db: DbOrTx, input: BuildQueueInput): Prom
         .from(projectDataset)
         .innerJoin(image, eq(image.datasetId, projectDataset.datasetId))
         .innerJoin(cell, and(eq(cell.imageId, image.id), isNull(cell.deletedAt)))
-        .where(and(eq(projectDataset.projectId, input.projectId), sql`not ${hasLabel(db, input.schemeId, false)}`)),
+        .where(
+          and(
+            eq(projectDataset.projectId, input.projectId),
+            sql`not ${hasLabel(db, input.schemeId, false)}`,
+            sql`not ${isEvaluationCell(input.projectId, cell.id)}`,
+          ),
+        ),
     );
   }
 
@@ -158,7 +165,15 @@ export async function rebuildWorkQueue(db: DbOrTx, input: BuildQueueInput): Prom
       .innerJoin(cell, and(eq(cell.id, prediction.cellId), isNull(cell.deletedAt)))
       .innerJoin(image, eq(image.id, cell.imageId))
       .innerJoin(projectDataset, and(eq(projectDataset.datasetId, image.datasetId), eq(projectDataset.projectId, input.projectId)))
-      .where(and(eq(prediction.modelVersionId, input.modelVersionId), normalOnly, sql`not ${hasLabel(db, input.schemeId, true)}`)),
+      .where(
+        and(
+          eq(prediction.modelVersionId, input.modelVersionId),
+          normalOnly,
+          sql`not ${hasLabel(db, input.schemeId, true)}`,
+          // The frozen evaluation set is never offered to a reader: its labels must stay independent.
+          sql`not ${isEvaluationCell(input.projectId, cell.id)}`,
+        ),
+      ),
   );
 }
 
@@ -268,6 +283,8 @@ export async function claimQueueItems(db: DbOrTx, input: ClaimInput): Promise<st
         eq(reviewQueueItem.kind, input.kind),
         claimable,
         skipped,
+        // Items queued before the cell joined the evaluation set are never handed out.
+        sql`not ${isEvaluationCell(input.projectId, cell.id)}`,
         filterConditions(input.filters ?? {}),
       ),
     )

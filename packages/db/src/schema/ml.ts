@@ -16,7 +16,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { user } from "./auth";
-import { createdAt, id, updatedAt } from "./columns";
+import { bytea, createdAt, id, updatedAt } from "./columns";
 import { cell, dataset } from "./dataset";
 import { project } from "./project";
 import { label, labelSource } from "./label";
@@ -143,7 +143,12 @@ export const prediction = pgTable(
     margin: real().notNull(),
     entropy: real().notNull(),
     bald: real(),
-    embedding: real().array(),
+    /**
+     * The model's penultimate-layer (embedding) output for the cell, compact: the bytes of
+     * encodeEmbedding from @hemaloop/ml (float16 or int8, format tag in byte 0). Its model version
+     * is the row's. Null when the job could not compute it.
+     */
+    embedding: bytea(),
     createdAt: createdAt(),
   },
   (t) => [
@@ -258,4 +263,29 @@ export const evaluation = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [index("evaluation_model_idx").on(t.modelVersionId)],
+);
+
+/**
+ * A project's frozen evaluation set: labelled cells every round's model is scored on. Drawn once
+ * (stratified by class, whole patient/smear/field-image groups, verified labels only), extended
+ * only by an explicit lead action; never offered to a work queue or a query strategy and never
+ * trained on.
+ */
+export const evaluationSetCell = pgTable(
+  "evaluation_set_cell",
+  {
+    projectId: uuid()
+      .notNull()
+      .references(() => project.id, { onDelete: "cascade" }),
+    cellId: uuid()
+      .notNull()
+      .references(() => cell.id, { onDelete: "cascade" }),
+    addedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    // restrict, like label.readerId: users are disabled, not deleted.
+    addedBy: uuid().references(() => user.id, { onDelete: "restrict" }),
+  },
+  (t) => [
+    primaryKey({ name: "evaluation_set_cell_pk", columns: [t.projectId, t.cellId] }),
+    index("evaluation_set_cell_cell_idx").on(t.cellId),
+  ],
 );

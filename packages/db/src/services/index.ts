@@ -16,3 +16,4 @@ export * from "./project-settings-service";
 export * from "./dataset-share-service";
 export * from "./reading-service";
 export * from "./import-job-service";
+export * from "./evaluation-set-service";

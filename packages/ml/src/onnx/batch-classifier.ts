@@ -14,6 +14,13 @@ export interface BatchClassifier {
    * @returns n x numClasses, row-major
    */
   predict(input: Float32Array, n: number): Promise<Float32Array>;
+  /** Size of the penultimate-layer embedding; null when this model does not expose it. */
+  readonly embeddingDim: number | null;
+  /**
+   * Class probabilities and embeddings in one pass (n x numClasses and n x embeddingDim, row-major).
+   * Throws when embeddingDim is null.
+   */
+  predictWithEmbeddings(input: Float32Array, n: number): Promise<{ probs: Float32Array; embeddings: Float32Array }>;
   /** Releases native resources; the classifier cannot be used afterwards. */
   close(): Promise<void>;
 }

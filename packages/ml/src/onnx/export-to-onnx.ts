@@ -1,4 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
+import { findFeatureLayer } from "../models/classifier-parts";
 import { GraphBuilder } from "./graph-builder";
 import { LAYER_CONVERTERS, UnsupportedLayerError, type Value } from "./layer-converters";
 import { ATTR_INTS, onnx, TENSOR_FLOAT, type OnnxTypes } from "./onnx-proto";
@@ -6,6 +7,8 @@ import { ATTR_INTS, onnx, TENSOR_FLOAT, type OnnxTypes } from "./onnx-proto";
 /** Graph input and output names of every exported model. */
 export const ONNX_INPUT_NAME = "input";
 export const ONNX_OUTPUT_NAME = "output";
+/** Second output: the penultimate-layer embedding [N, D], when the model has one. */
+export const ONNX_EMBEDDING_NAME = "embedding";
 
 /** Opset 13: Softmax per axis, Clip with tensor bounds, Pad with tensor pads; ORT >= 1.6 runs it. */
 const OPSET = 13;
@@ -14,6 +17,11 @@ const IR_VERSION = 7;
 export interface ExportToOnnxOptions {
   /** Free-form string metadata stored in the model (e.g. classKeys as JSON, model version id). */
   metadata?: Record<string, string>;
+  /**
+   * Layer whose output is exported as the "embedding" output (the penultimate layer). Default: the
+   * classifier's feature layer (see findFeatureLayer) when there is one; false exports none.
+   */
+  embeddingLayer?: string | false;
 }
 
 // The slice of tfjs's Container/Node internals the exporter walks. They are public fields in
@@ -53,15 +61,18 @@ function resolveGraph(container: ContainerLike): ContainerLike {
   return seq.model;
 }
 
-/** Emits a container's layers in tfjs's own execution order (deepest node first). */
-function emitContainer(g: GraphBuilder, outer: ContainerLike, inputs: Value[]): Value[] {
+/**
+ * Emits a container's layers in tfjs's own execution order (deepest node first). `computed`, when
+ * given, receives every value of this container by symbolic tensor id (to expose inner outputs).
+ */
+function emitContainer(g: GraphBuilder, outer: ContainerLike, inputs: Value[], computed?: Map<number, Value>): Value[] {
   const container = resolveGraph(outer);
   const nodesByDepth = container.nodesByDepth;
   if (!nodesByDepth) throw new UnsupportedLayerError(`model ${container.name} has no graph (not built?)`);
   if (inputs.length !== container.inputs.length) {
     throw new UnsupportedLayerError(`model ${container.name}: ${container.inputs.length} inputs expected`);
   }
-  const values = new Map<number, Value>();
+  const values = computed ?? new Map<number, Value>();
   container.inputs.forEach((t, i) => values.set(t.id, { name: inputs[i]!.name, shape: t.shape }));
   const depths = Object.keys(nodesByDepth)
     .map(Number)
@@ -131,10 +142,14 @@ export function exportToOnnx(model: tf.LayersModel, opts: ExportToOnnxOptions = 
   const g = new GraphBuilder();
   g.uniqueName(ONNX_INPUT_NAME);
   g.uniqueName(ONNX_OUTPUT_NAME);
+  // Reserved even when not exported: buildModel names its pooling layer "embedding".
+  g.uniqueName(ONNX_EMBEDDING_NAME);
   const inputShape = container.inputs[0]!.shape;
   const internalInput =
     inputShape.length === 4 ? g.addNode("Transpose", [ONNX_INPUT_NAME], "input_nchw", { perm: [0, 3, 1, 2] }) : ONNX_INPUT_NAME;
-  const [out] = emitContainer(g, container, [{ name: internalInput, shape: inputShape }]);
+  const computed = new Map<number, Value>();
+  const [out] = emitContainer(g, container, [{ name: internalInput, shape: inputShape }], computed);
+  const embedding = resolveEmbeddingValue(model, opts.embeddingLayer, computed);
   const outShape = container.outputs[0]!.shape;
   g.nodes.push({
     opType: outShape.length === 4 ? "Transpose" : "Identity",
@@ -143,6 +158,9 @@ export function exportToOnnx(model: tf.LayersModel, opts: ExportToOnnxOptions = 
     output: [ONNX_OUTPUT_NAME],
     attribute: outShape.length === 4 ? [{ name: "perm", type: ATTR_INTS, ints: [0, 2, 3, 1] }] : [],
   });
+  if (embedding) {
+    g.nodes.push({ opType: "Identity", name: g.uniqueName("embedding_node"), input: [embedding.name], output: [ONNX_EMBEDDING_NAME] });
+  }
   const proto: OnnxTypes.IModelProto = {
     irVersion: IR_VERSION,
     producerName: "hemaloop-ml",
@@ -153,8 +171,31 @@ export function exportToOnnx(model: tf.LayersModel, opts: ExportToOnnxOptions = 
       node: g.nodes,
       initializer: g.initializers,
       input: [valueInfo(ONNX_INPUT_NAME, inputShape)],
-      output: [valueInfo(ONNX_OUTPUT_NAME, outShape)],
+      output: [valueInfo(ONNX_OUTPUT_NAME, outShape), ...(embedding ? [valueInfo(ONNX_EMBEDDING_NAME, embedding.shape)] : [])],
     },
   };
   return onnx.ModelProto.encode(onnx.ModelProto.create(proto)).finish();
+}
+
+/**
+ * The graph value of the embedding layer's output, or null (no such layer, or not a flat [N, D]
+ * vector). An explicitly named layer that cannot be exported is an error, never a silent omission.
+ */
+function resolveEmbeddingValue(model: tf.LayersModel, layerName: string | false | undefined, computed: Map<number, Value>): Value | null {
+  if (layerName === false) return null;
+  let layer: tf.layers.Layer;
+  try {
+    layer = findFeatureLayer(model, layerName);
+  } catch (error) {
+    if (layerName !== undefined) throw new UnsupportedLayerError(`embedding layer ${layerName}: ${(error as Error).message}`);
+    return null;
+  }
+  const output = layer.output as unknown as SymbolicLike | SymbolicLike[];
+  const symbolic = Array.isArray(output) ? output[0] : output;
+  const value = symbolic ? computed.get(symbolic.id) : undefined;
+  if (!value || value.shape.length !== 2) {
+    if (layerName !== undefined) throw new UnsupportedLayerError(`embedding layer ${layerName}: output is not a [N, D] value of the graph`);
+    return null;
+  }
+  return value;
 }

@@ -1,6 +1,6 @@
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { checkBatchInput, type BatchClassifier } from "./batch-classifier";
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from "./export-to-onnx";
+import { ONNX_EMBEDDING_NAME, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from "./export-to-onnx";
 
 export interface OnnxClassifierOptions {
   /**
@@ -42,19 +42,35 @@ export async function createOnnxClassifier(bytes: Uint8Array, opts: OnnxClassifi
     throw new Error(`expected input [N, H, W, C] and output [N, K], got [N, ${inputDims.join(", ")}] and [N, ${outputDims.join(", ")}]`);
   }
   const inputShape = inputDims as [number, number, number];
+  const embMeta = session.outputMetadata.find((m) => m.name === ONNX_EMBEDDING_NAME);
+  const embDims = embMeta?.isTensor ? embMeta.shape.slice(1) : [];
+  // Artifacts exported before embeddings existed have no such output: callers fall back to tfjs.
+  const embeddingDim = embDims.length === 1 && typeof embDims[0] === "number" ? embDims[0] : null;
   let closed = false;
+  const run = async (input: Float32Array, n: number, fetches: string[]) => {
+    if (closed) throw new Error("classifier is closed");
+    checkBatchInput(input, n, inputShape);
+    const feeds = { [ONNX_INPUT_NAME]: new Tensor("float32", input, [n, ...inputShape]) };
+    const result = await session.run(feeds, fetches);
+    return fetches.map((name) => {
+      const out = result[name];
+      if (!out || !(out.data instanceof Float32Array)) throw new Error(`ONNX Runtime returned no float32 "${name}"`);
+      return out.data;
+    });
+  };
   return {
     runtime: "onnxruntime",
     inputShape,
     numClasses: outputDims[0]!,
+    embeddingDim,
     async predict(input, n) {
-      if (closed) throw new Error("classifier is closed");
-      checkBatchInput(input, n, inputShape);
-      const feeds = { [ONNX_INPUT_NAME]: new Tensor("float32", input, [n, ...inputShape]) };
-      const result = await session.run(feeds);
-      const out = result[ONNX_OUTPUT_NAME];
-      if (!out || !(out.data instanceof Float32Array)) throw new Error("ONNX Runtime returned no float32 output");
-      return out.data;
+      const [probs] = await run(input, n, [ONNX_OUTPUT_NAME]);
+      return probs!;
+    },
+    async predictWithEmbeddings(input, n) {
+      if (embeddingDim === null) throw new Error(`this ONNX model has no "${ONNX_EMBEDDING_NAME}" output`);
+      const [probs, embeddings] = await run(input, n, [ONNX_OUTPUT_NAME, ONNX_EMBEDDING_NAME]);
+      return { probs: probs!, embeddings: embeddings! };
     },
     async close() {
       if (closed) return;

@@ -3,6 +3,7 @@ import { accountRouter } from "./routers/account";
 import { adminRouter } from "./routers/admin";
 import { cellRouter } from "./routers/cell";
 import { datasetRouter } from "./routers/dataset";
+import { evaluationSetRouter } from "./routers/evaluation-set";
 import { fieldCellRouter } from "./routers/field-cell";
 import { imageRouter } from "./routers/image";
 import { jobRouter } from "./routers/job";
@@ -27,6 +28,7 @@ export const appRouter = router({
   account: accountRouter,
   admin: adminRouter,
   reading: readingRouter,
+  evaluationSet: evaluationSetRouter,
 });
 
 export type AppRouter = typeof appRouter;

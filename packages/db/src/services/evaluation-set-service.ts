@@ -1,0 +1,68 @@
+import { and, eq, inArray } from "drizzle-orm";
+import type { DbOrTx } from "../client";
+import { ConflictError, InvalidInputError } from "../errors";
+import { recordAudit } from "../queries/audit";
+import { drawEvaluationCells } from "../queries/evaluation-set";
+import { listTrainingCells } from "../queries/training-set";
+import { evaluationSetCell, reviewQueueItem } from "../schema";
+import { lockWritableProject, type ProjectUserActor } from "./actor";
+
+export type EvaluationSetDrawInput = {
+  /** "draw": the first draw (refused when a set exists); "extend": adds to an existing set. */
+  mode: "draw" | "extend";
+  /** Share of each class's verified cells the set should hold afterwards. */
+  fraction: number;
+  seed: number;
+};
+
+/**
+ * Draws (once) or extends the project's frozen evaluation set: an explicit lead action. Drawn cells
+ * leave every pending work-queue item, and the change is audited with the set's size before/after.
+ * Returns the cell ids added.
+ */
+export async function drawEvaluationSet(
+  db: DbOrTx,
+  actor: ProjectUserActor,
+  input: EvaluationSetDrawInput,
+): Promise<{ added: string[]; total: number }> {
+  if (!(input.fraction > 0 && input.fraction < 1)) throw new InvalidInputError("the evaluation fraction must be between 0 and 1");
+  return db.transaction(async (tx) => {
+    // The project lock serialises draws: two leads clicking at once cannot both draw "the first" set.
+    await lockWritableProject(tx, actor.projectId, "update");
+    const cells = await listTrainingCells(tx, actor.projectId);
+    const before = cells.filter((c) => c.inEvaluationSet).length;
+    if (input.mode === "draw" && before > 0) {
+      throw new ConflictError(`this project already has a frozen evaluation set of ${before} cells; extend it instead`, { cells: before });
+    }
+    if (input.mode === "extend" && before === 0) throw new ConflictError("this project has no evaluation set yet; draw one first");
+    const added = drawEvaluationCells(cells, { fraction: input.fraction, seed: input.seed });
+    if (added.length === 0) {
+      throw new ConflictError("no verified labelled cells could be added (labels accepted from the model do not count)");
+    }
+    for (let i = 0; i < added.length; i += 1_000) {
+      const chunk = added.slice(i, i + 1_000);
+      await tx
+        .insert(evaluationSetCell)
+        .values(chunk.map((cellId) => ({ projectId: actor.projectId, cellId, addedBy: actor.actorId })))
+        .onConflictDoNothing();
+      await tx
+        .delete(reviewQueueItem)
+        .where(
+          and(
+            eq(reviewQueueItem.projectId, actor.projectId),
+            eq(reviewQueueItem.status, "pending"),
+            inArray(reviewQueueItem.cellId, chunk),
+          ),
+        );
+    }
+    await recordAudit(tx, {
+      actorId: actor.actorId,
+      action: `evaluation_set.${input.mode}`,
+      entityType: "project",
+      entityId: actor.projectId,
+      before: { cells: before },
+      after: { cells: before + added.length, added: added.length, fraction: input.fraction, seed: input.seed },
+    });
+    return { added, total: before + added.length };
+  });
+}
