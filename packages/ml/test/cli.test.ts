@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
@@ -72,6 +72,23 @@ describe("ml CLI", () => {
       expect.arrayContaining(["precision", "recall", "specificity", "f1", "fnr", "support"]),
     );
     expect(r.accuracy).toBeGreaterThan(0.7);
+    // Its own training data: the training batch-norm statistics are the right ones.
+    expect(r.context["adaptation"]).toEqual({ method: "none", reason: "the model trained on this data" });
+    expect(config.crop).toEqual({ margin: 0.15, pointBoxSize: 96 });
+    // The same cells from another place count as another site: AdaBN by default, off with --no-adapt.
+    await cp(path.join(tmp, "data"), path.join(tmp, "other-site"), { recursive: true });
+    const adapted = path.join(tmp, "adapted.json");
+    expect(await runMlCli(["eval", "--model", out, "--data", path.join(tmp, "other-site"), "--report", adapted], env)).toBe(0);
+    const ra = JSON.parse(await readFile(adapted, "utf8")) as EvaluationReport;
+    expect(ra.context["adaptation"]).toMatchObject({ method: "adabn", images: 32 });
+    expect((ra.context["adaptation"] as { layers: number }).layers).toBeGreaterThan(0);
+    const notAdapted = path.join(tmp, "not-adapted.json");
+    expect(
+      await runMlCli(["eval", "--model", out, "--data", path.join(tmp, "other-site"), "--report", notAdapted, "--no-adapt"], env),
+    ).toBe(0);
+    const rn = JSON.parse(await readFile(notAdapted, "utf8")) as EvaluationReport;
+    expect(rn.context["adaptation"]).toEqual({ method: "none", reason: "--no-adapt" });
+    expect(rn.accuracy).toBe(r.accuracy);
 
     const csv = path.join(tmp, "pred.csv");
     expect(await runMlCli(["predict", "--model", out, "--data", path.join(tmp, "data"), "--out", csv, "--mc-passes", "4"], env)).toBe(0);
@@ -84,7 +101,8 @@ describe("ml CLI", () => {
     const pj = JSON.parse(await readFile(json, "utf8")) as { predictions: Record<string, unknown>[] };
     expect(pj.predictions).toHaveLength(32);
     expect(pj.predictions[0]).toHaveProperty("entropy");
-  });
+    // Two more evals than before (AdaBN on and off): room for a loaded machine.
+  }, 180_000);
 
   it("trains on several sets (one mapped from pbc-8) with per-set splits and reports, and evaluates in the common scheme", async () => {
     const stdout: string[] = [];

@@ -25,7 +25,12 @@ async function runEval(argv: string[], env: CliEnv, signal: AbortSignal): Promis
   });
   const reportPath = requireOption(values.report, "report", EVAL_USAGE);
   const t0 = performance.now();
-  const { modelDir, dataPath, backendName, model, config, batchSize, decode } = await openModelInputs(values, env, EVAL_USAGE, signal);
+  const { modelDir, dataPath, backendName, model, config, batchSize, decode, adapt } = await openModelInputs(
+    values,
+    env,
+    EVAL_USAGE,
+    signal,
+  );
   const modelScheme = config.scheme ?? config.classKeys.join(",");
   const dataScheme = values.scheme ?? modelScheme;
   // Scores are computed in the scheme both sides map to, over the classes both have there.
@@ -45,6 +50,7 @@ async function runEval(argv: string[], env: CliEnv, signal: AbortSignal): Promis
     throw new Error(`No cells of ${dataPath} fall in the scored classes (${common.classKeys.join(", ")}); is --scheme right?`);
   const labels = toLabelIndices(items, common.classKeys);
   const set = await decode(items);
+  const adaptation = adapt(set);
   const preds = await predictImageSet(
     model,
     set,
@@ -59,6 +65,8 @@ async function runEval(argv: string[], env: CliEnv, signal: AbortSignal): Promis
     skipped,
     scoredIn: { scheme: common.scheme, classes: common.classKeys, modelScheme, dataScheme, mapping: common.mapping },
     backend: backendName,
+    adaptation,
+    crop: config.crop,
     seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
   });
   await writeJsonFile(reportPath, report);
@@ -70,6 +78,7 @@ async function runEval(argv: string[], env: CliEnv, signal: AbortSignal): Promis
     accuracy: report.accuracy,
     balancedAccuracy: report.balancedAccuracy,
     kappa: report.kappa,
+    adaptation: adaptation.method,
     collapsed: report.collapsed,
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -65,9 +65,10 @@ async function runPredict(argv: string[], env: CliEnv, signal: AbortSignal): Pro
   const outPath = requireOption(values.out, "out", PREDICT_USAGE);
   const mcPasses = parseIntOption(values["mc-passes"], "mc-passes", 0, 0);
   const t0 = performance.now();
-  const { modelDir, dataPath, model, config, batchSize, decode } = await openModelInputs(values, env, PREDICT_USAGE, signal);
+  const { modelDir, dataPath, model, config, batchSize, decode, adapt } = await openModelInputs(values, env, PREDICT_USAGE, signal);
   const items = await loadImageItems(dataPath, config.classKeys);
   const set = await decode(items);
+  const adaptation = adapt(set);
   const preds = await predictImageSet(
     model,
     set,
@@ -94,14 +95,14 @@ async function runPredict(argv: string[], env: CliEnv, signal: AbortSignal): Pro
     };
   });
   if (outPath.toLowerCase().endsWith(".json")) {
-    const doc = { model: path.resolve(modelDir), classKeys: config.classKeys, mcPasses, predictions: rows };
+    const doc = { model: path.resolve(modelDir), classKeys: config.classKeys, mcPasses, adaptation, predictions: rows };
     await writeJsonFile(outPath, doc);
   } else {
     await mkdir(path.dirname(path.resolve(outPath)), { recursive: true });
     await writeFile(outPath, toCsv(rows, config.classKeys, mcPasses > 1));
   }
   const seconds = (performance.now() - t0) / 1000;
-  const summary = { out: path.resolve(outPath), n: rows.length, mcPasses, seconds: Number(seconds.toFixed(1)) };
+  const summary = { out: path.resolve(outPath), n: rows.length, mcPasses, adaptation, seconds: Number(seconds.toFixed(1)) };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   model.dispose();
 }

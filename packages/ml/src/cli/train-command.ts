@@ -8,7 +8,9 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { parseBackendPreference, selectBackend } from "../backend";
 import {
+  colourNormalisationSchema,
   countByClass,
+  DEFAULT_CELL_FRACTION,
   DEFAULT_CROP_MARGIN,
   DEFAULT_POINT_BOX_SIZE,
   loadImageSet,
@@ -26,6 +28,7 @@ import {
   saveClassifierArtifacts,
   toAugmentOptions,
   trainClassifier,
+  type ClassifierArtifactConfig,
   type ScheduleName,
   type TrainConfig,
 } from "../train";
@@ -49,7 +52,8 @@ export const TRAIN_USAGE = `Usage: npm run ml -- train --data <folder|manifest.c
   [--lr 0.2] [--optimizer sgd|adam] [--schedule one-cycle|cosine] [--weight-decay 5e-4]
   [--label-smoothing 0.1] [--dropout 0.2] [--alpha 0.35] [--val-fraction 0.1] [--test-fraction 0.2]
   [--seed 42] [--time-budget-min N (cap; off by default)] [--patience 8] [--balance sampler|weights|none]
-  [--margin 0.15] [--pretrained <model dir>] [--frozen-epochs 3] [--no-calibrate] [--backend auto|tensorflow|wasm|cpu]
+  [--margin 0.15] [--cell-centre (crop around the located nucleus, cell at a fixed scale)] [--cell-fraction 0.6]
+  [--colour none|reinhard|standardise (per-crop colour normalisation)] [--pretrained <model dir>] [--frozen-epochs 3] [--no-calibrate] [--backend auto|tensorflow|wasm|cpu]
   [--zoom MIN,MAX (random zoom, off by default)] [--colour-jitter 0.1 (per-channel gain and bias)]
   [--workers 2] [--cache-dir <dir>] [--concurrency 4] [--limit N (subsample, for smoke tests)]`;
 
@@ -103,6 +107,9 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
       patience: { type: "string" },
       balance: { type: "string" },
       margin: { type: "string" },
+      "cell-centre": { type: "boolean" },
+      "cell-fraction": { type: "string" },
+      colour: { type: "string" },
       pretrained: { type: "string" },
       "frozen-epochs": { type: "string" },
       "no-calibrate": { type: "boolean" },
@@ -163,6 +170,16 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
   const valFraction = parseNumberOption(values["val-fraction"], "val-fraction", CLI_TRAIN_DEFAULTS.valFraction);
   const testFraction = parseNumberOption(values["test-fraction"], "test-fraction", CLI_TRAIN_DEFAULTS.testFraction);
   const margin = parseNumberOption(values.margin, "margin", DEFAULT_CROP_MARGIN);
+  const cellFraction = parseNumberOption(values["cell-fraction"], "cell-fraction", DEFAULT_CELL_FRACTION);
+  if (!(cellFraction > 0 && cellFraction <= 1)) throw new Error(`--cell-fraction must be in (0, 1] (got ${cellFraction})`);
+  const colour = parseContractOption(values.colour, "colour", colourNormalisationSchema, "none");
+  // Recorded in config.json: eval, predict and the trainer decode exactly like this.
+  const crop: ClassifierArtifactConfig["crop"] = {
+    margin,
+    pointBoxSize: DEFAULT_POINT_BOX_SIZE,
+    ...(values["cell-centre"] ? { cellCentre: { cellFraction } } : {}),
+    ...(colour !== "none" ? { colour } : {}),
+  };
   const cacheDir = values["cache-dir"] ?? env.cacheDir;
 
   const backend = await selectBackend({ preferred: parseBackendPreference(values.backend ?? env.backend), log: logLine });
@@ -198,7 +215,7 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
   );
   const set = await loadImageSet(items, {
     inputSize: config.inputSize,
-    margin,
+    ...crop,
     concurrency: parseIntOption(values.concurrency, "concurrency", 4, 1),
     cacheDir,
     onProgress: createDecodeProgress("decode"),
@@ -257,7 +274,7 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
     inputSize: config.inputSize,
     backbone: config.pretrained ? "pretrained" : config.backbone,
     normalization: result.stats,
-    crop: { margin, pointBoxSize: DEFAULT_POINT_BOX_SIZE },
+    crop,
     train: config,
     history: result.history,
     bestEpoch: result.bestEpoch,

@@ -57,8 +57,10 @@ async function computeCacheKey(items: readonly ImageItem[], options: LoadImageSe
   const decoder = options.decoder !== "sharp" && loadJpegAddon() ? "native" : "sharp";
   hash.update(
     JSON.stringify({
-      v: 3,
+      v: 4,
       d: decoder,
+      c: options.cellCentre ?? null,
+      n: options.colour ?? "none",
       s: options.inputSize,
       m: options.margin ?? DEFAULT_CROP_MARGIN,
       p: options.pointBoxSize ?? DEFAULT_POINT_BOX_SIZE,

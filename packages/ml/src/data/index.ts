@@ -10,3 +10,5 @@ export * from "./sampling";
 export * from "./resample";
 export * from "./native-jpeg";
 export * from "./labeled-sets";
+export * from "./cell-locator";
+export * from "./colour-normalisation";

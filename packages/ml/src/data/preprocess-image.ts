@@ -12,6 +12,8 @@
 import { readFile as readFileCallback } from "node:fs";
 import { promisify } from "node:util";
 import sharp from "sharp";
+import { computeCellCentredCrop, type CellCentreOptions } from "./cell-locator";
+import { applyColourNormalisation, type ColourNormalisation } from "./colour-normalisation";
 import type { CellBox } from "./labeled-items";
 import { loadJpegAddon } from "./native-jpeg";
 import { resampleRect, type RgbImage } from "./resample";
@@ -27,6 +29,14 @@ export interface CropOptions {
   margin?: number;
   /** Box side (pixels) used around a point annotation. Default 96. */
   pointBoxSize?: number;
+  /**
+   * Cell-centred crop: find the white cell's nucleus (in the box plus context, or the whole image)
+   * and frame it so the cell fills a fixed fraction of the input, whatever the source framing and
+   * resolution; the plain box / centre crop when no nucleus stands out. Off when undefined.
+   */
+  cellCentre?: CellCentreOptions;
+  /** Colour normalisation of each crop (colour-normalisation.ts). Default "none". */
+  colour?: ColourNormalisation;
   /** "auto" (default): the native JPEG addon when built; "sharp": always sharp (tests, comparisons). */
   decoder?: "auto" | "sharp";
 }
@@ -113,12 +123,44 @@ export async function preprocessImage(
   const box = resolveCellBox(cell, options);
   const margin = options.margin ?? DEFAULT_CROP_MARGIN;
   const addon = options.decoder === "sharp" ? null : loadJpegAddon();
-  if (addon && isJpeg(buf)) {
-    const scaled = await decodeScaledJpeg(addon, buf, box, margin, size);
-    if (scaled) return scaled;
+  let out: Uint8Array | undefined;
+  if (addon && isJpeg(buf)) out = await decodeScaledJpeg(addon, buf, box, margin, size, options.cellCentre);
+  if (!out) {
+    const image = await decodeWithSharp(buf);
+    out = resampleRect(image, chooseCrop(image, image, box, margin, options.cellCentre), size, size);
   }
-  const image = await decodeWithSharp(buf);
-  return resampleRect(image, computeCropRect(image.width, image.height, box, margin), size, size);
+  applyColourNormalisation(out, options.colour);
+  return out;
+}
+
+/** Context searched for the nucleus around a box: at least half its size on each side. */
+const CELL_SEARCH_MARGIN = 0.5;
+
+/**
+ * The crop of `image` (possibly DCT-scaled by `denom`; box in full-size pixels): cell-centred when
+ * asked and a nucleus is found, else the box / centre square.
+ */
+function chooseCrop(
+  image: RgbImage,
+  full: { width: number; height: number },
+  box: CellBox | undefined,
+  margin: number,
+  cellCentre: CellCentreOptions | undefined,
+  denom = 1,
+): CropRect {
+  const scaled = (r: CropRect): CropRect => ({
+    left: r.left / denom,
+    top: r.top / denom,
+    width: r.width / denom,
+    height: r.height / denom,
+  });
+  const { width: fullW, height: fullH } = full;
+  const plain = scaled(computeCropRect(fullW, fullH, box, margin));
+  if (!cellCentre) return plain;
+  const search = box
+    ? computeCropRect(fullW, fullH, box, Math.max(margin, CELL_SEARCH_MARGIN))
+    : { left: 0, top: 0, width: fullW, height: fullH };
+  return computeCellCentredCrop(image, scaled(search), plain, cellCentre);
 }
 
 /**
@@ -134,7 +176,8 @@ export async function preprocessFilesInto(
   const size = options.inputSize;
   const per = size * size * 3;
   if (out.length !== items.length * per) throw new Error(`preprocessFilesInto: out holds ${out.length} bytes, need ${items.length * per}`);
-  const addon = options.decoder === "sharp" ? null : loadJpegAddon();
+  // The native batch path crops where it is told; cell-centred crops decide after decoding.
+  const addon = options.decoder === "sharp" || options.cellCentre ? null : loadJpegAddon();
   const status = new Int32Array(items.length).fill(1);
   if (addon && items.length > 0) {
     const boxes = new Float64Array(items.length * 4).fill(Number.NaN);
@@ -146,7 +189,10 @@ export async function preprocessFilesInto(
     await addon.preprocessFiles(paths, boxes, size, options.margin ?? DEFAULT_CROP_MARGIN, MAX_INPUT_PIXELS, out, status);
   }
   for (let i = 0; i < items.length; i++) {
-    if (status[i] === 0) continue;
+    if (status[i] === 0) {
+      applyColourNormalisation(out.subarray(i * per, (i + 1) * per), options.colour);
+      continue;
+    }
     const item = items[i]!;
     try {
       out.set(await preprocessImage(item.file, item, options), i * per);
@@ -163,6 +209,7 @@ async function decodeScaledJpeg(
   box: CellBox | undefined,
   margin: number,
   size: number,
+  cellCentre: CellCentreOptions | undefined,
 ): Promise<Uint8Array | undefined> {
   let header;
   try {
@@ -175,7 +222,8 @@ async function decodeScaledJpeg(
     throw new Error(`Input image exceeds pixel limit (${header.width}x${header.height})`);
   }
   const rect = computeCropRect(header.width, header.height, box, margin);
-  const denom = chooseScaleDenom(rect.width, size);
+  // A cell-centred crop is not known before decoding; it is rarely under half the plain one.
+  const denom = chooseScaleDenom(cellCentre ? rect.width / 2 : rect.width, size);
   let decoded;
   try {
     decoded = await addon.decode(buf, denom, MAX_INPUT_PIXELS);
@@ -183,11 +231,15 @@ async function decodeScaledJpeg(
     return undefined;
   }
   // libjpeg scales by exactly 1/denom (the last row and column padded up to ceil(side / denom)).
-  const scaledRect = { left: rect.left / denom, top: rect.top / denom, width: rect.width / denom, height: rect.height / denom };
   const image = {
     data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength),
     width: decoded.width,
     height: decoded.height,
   };
-  return resampleRect(image, scaledRect, size, size);
+  if (!cellCentre) {
+    const scaledRect = { left: rect.left / denom, top: rect.top / denom, width: rect.width / denom, height: rect.height / denom };
+    return resampleRect(image, scaledRect, size, size);
+  }
+  const full = { width: header.width, height: header.height };
+  return resampleRect(image, chooseCrop(image, full, box, margin, cellCentre, denom), size, size);
 }

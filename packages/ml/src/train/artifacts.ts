@@ -25,7 +25,7 @@ export interface ClassifierArtifactConfig {
   /** Per-channel mean/std in 0..255 units, computed on the training split. */
   normalization: ChannelStats;
   /** Crop settings used when decoding, so inference crops the same way. */
-  crop: Required<Pick<CropOptions, "margin" | "pointBoxSize">>;
+  crop: Required<Pick<CropOptions, "margin" | "pointBoxSize">> & Pick<CropOptions, "cellCentre" | "colour">;
   /** The training configuration (without pretrained paths' file contents). */
   train?: TrainConfig;
   history?: EpochRecord[];

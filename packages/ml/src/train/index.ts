@@ -6,3 +6,4 @@ export * from "./parallel-executor";
 export * from "./train-classifier";
 export * from "./artifacts";
 export * from "./augment-settings";
+export * from "./adapt-batch-norm";
