@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConflictError, ForbiddenError, NotFoundError } from "../src/errors";
-import { ensureDataset } from "../src/queries/datasets";
+import { ensureDataset, ensureInstitution } from "../src/queries/datasets";
 import { getVisibleDataset, listAdministeredDatasets, listAttachableDatasets } from "../src/queries/dataset-access";
 import { listProjectMembers, listProjectsForViewer, setMembership } from "../src/queries/projects";
 import { addInstitutionMember, ensureUser, type PublicUser } from "../src/queries/users";
@@ -79,6 +79,19 @@ describeEachDb("projects from the UI: sharing, lifecycle, members", (kind) => {
       const [share] = await events("dataset.share", f.otherDatasetId);
       expect(share).toMatchObject({ actorId: otherAdmin.id, after: { projectSlug: f.projectSlug } });
       await expect(attachDatasetToProject(t.db, as(f.users.lead), { datasetId: f.otherDatasetId })).rejects.toThrow(ConflictError);
+    });
+
+    it("a share alone lets the lead attach a dataset they could not see before", async () => {
+      const third = await ensureInstitution(t.db, `Third ${f.projectSlug}`);
+      const thirdAdmin = await ensureUser(t.db, { email: `third-admin-${f.projectSlug}@test.local`, name: "Third admin" });
+      await addInstitutionMember(t.db, { institutionId: third.id, userId: thirdAdmin.id, role: "admin" });
+      const onlyShared = (await ensureDataset(t.db, { institutionId: third.id, name: `only-shared-${f.projectSlug}`, schemeKey: "pbc-8" }))
+        .id;
+      await expect(attachDatasetToProject(t.db, as(f.users.lead), { datasetId: onlyShared })).rejects.toThrow(NotFoundError);
+      await shareDatasetWithProject(t.db, user(thirdAdmin), { datasetId: onlyShared, projectSlug: f.projectSlug });
+      expect((await listAttachableDatasets(t.db, f.users.lead, f.projectId)).map((d) => d.id)).toContain(onlyShared);
+      await attachDatasetToProject(t.db, as(f.users.lead), { datasetId: onlyShared });
+      expect(await attached(f.projectId)).toContain(onlyShared);
     });
 
     it("a dataset of the lead's own institution: ok; annotators' role is checked by the middleware, detach is audited", async () => {

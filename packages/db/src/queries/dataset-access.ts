@@ -93,13 +93,28 @@ function attachableBy(db: DbOrTx, viewer: Viewer, projectId: string | null): SQL
 
 export type AttachableDataset = { id: string; name: string; institution: string; schemeKey?: string };
 
+/**
+ * The dataset if the viewer may attach it to the project (see attachableBy), else null. A dataset
+ * shared with the project counts even when the viewer could not otherwise see it: the share is what
+ * shows it to the project's leads (listAttachableDatasets offers it).
+ */
+export async function findAttachableDataset(
+  db: DbOrTx,
+  viewer: Viewer,
+  projectId: string | null,
+  datasetId: string,
+): Promise<VisibleDataset | null> {
+  const [row] = await db
+    .select({ id: dataset.id, name: dataset.name, institutionId: dataset.institutionId, institution: institution.name })
+    .from(dataset)
+    .innerJoin(institution, eq(institution.id, dataset.institutionId))
+    .where(and(eq(dataset.id, datasetId), attachableBy(db, viewer, projectId)));
+  return row ?? null;
+}
+
 /** Whether the viewer may attach this dataset to the project (see attachableBy). */
 export async function mayAttachDataset(db: DbOrTx, viewer: Viewer, projectId: string | null, datasetId: string): Promise<boolean> {
-  const [row] = await db
-    .select({ id: dataset.id })
-    .from(dataset)
-    .where(and(eq(dataset.id, datasetId), attachableBy(db, viewer, projectId)));
-  return row !== undefined;
+  return (await findAttachableDataset(db, viewer, projectId, datasetId)) !== null;
 }
 
 /** Datasets the viewer may attach to the project (or to a new one), minus those already attached. */

@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from "../errors";
 import { recordAudit } from "../queries/audit";
-import { getVisibleDataset, mayAttachDataset, mayCreateProjects } from "../queries/dataset-access";
+import { findAttachableDataset, getVisibleDataset, mayCreateProjects } from "../queries/dataset-access";
 import type { Project } from "../queries/projects";
 import { membership, project, projectDataset } from "../schema";
 import { lockProject, lockWritableProject, type ProjectUserActor, type UserActor } from "./actor";
@@ -10,21 +10,19 @@ import { insertProject, type NewProjectInput } from "./project-service";
 
 /**
  * Checks that the person may attach the dataset to the project (null = a project being created):
- * a dataset they cannot see is NOT_FOUND (its existence is private), one they can see but that is
- * neither their institution's nor shared with the project is FORBIDDEN.
+ * their institution's or one shared with the project is fine (a share shows the dataset to the
+ * project's leads even if nothing else does); any other dataset they cannot see is NOT_FOUND (its
+ * existence is private), one they can see is FORBIDDEN.
  */
 async function assertMayAttach(tx: DbOrTx, actor: UserActor, projectId: string | null, datasetId: string) {
   const viewer = { id: actor.actorId, isSystemAdmin: actor.isSystemAdmin };
+  const attachable = await findAttachableDataset(tx, viewer, projectId, datasetId);
+  if (attachable) return attachable;
   const d = await getVisibleDataset(tx, viewer, datasetId);
-  if (!(await mayAttachDataset(tx, viewer, projectId, datasetId))) {
-    throw new ForbiddenError(
-      `dataset "${d.name}" belongs to ${d.institution} and is not shared with this project; ask its institution admin to share it`,
-      {
-        datasetId,
-      },
-    );
-  }
-  return d;
+  throw new ForbiddenError(
+    `dataset "${d.name}" belongs to ${d.institution} and is not shared with this project; ask its institution admin to share it`,
+    { datasetId },
+  );
 }
 
 /**
