@@ -36,7 +36,7 @@ describe("train and predict with S3 storage (PGlite, s3rver, wasm)", () => {
     // Train jobs test on the project's frozen evaluation set: a lead draws it first.
     await drawEvaluationSet(
       t.db,
-      { projectId: seeded.projectId, actorId: seeded.users.lead.id, isSystemAdmin: false },
+      { projectId: seeded.projectId, actorId: seeded.users.lead.id },
       { mode: "draw", fraction: 0.25, seed: 1 },
     );
   }, 180_000);

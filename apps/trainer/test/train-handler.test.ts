@@ -52,11 +52,7 @@ describe("train job on the demo project (PGlite, wasm)", () => {
   it("freezes the labelled set, trains, stores tfjs + ONNX artifacts and registers a guarded model version", async () => {
     const storage = createLocalStorage(storageDir);
     const project = await getProjectBySlug(t.db, "pbc-demo");
-    const drawn = await drawEvaluationSet(
-      t.db,
-      { projectId: project.id, actorId: leadId, isSystemAdmin: false },
-      { mode: "draw", fraction: 0.25, seed: 1 },
-    );
+    const drawn = await drawEvaluationSet(t.db, { projectId: project.id, actorId: leadId }, { mode: "draw", fraction: 0.25, seed: 1 });
     expect(drawn.added.length).toBeGreaterThan(0);
     const job = await enqueueJob(t.db, {
       type: "train",

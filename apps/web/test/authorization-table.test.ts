@@ -17,6 +17,7 @@ import {
   createFieldCell,
   deleteFieldCell,
   disableUser,
+  ensureEvaluationSet,
   resetPassword,
   SYSTEM_ACTOR,
 } from "@hemaloop/db/services";
@@ -162,6 +163,12 @@ async function otherProjectDataset(c: Ctx) {
   const d = await ensureDataset(c.db, { institutionId: c.otherInstitutionId, name: `b-${c.uniq()}`, schemeKey: "pbc-8" });
   await addProjectDataset(c.db, c.f.otherProjectId, d.id);
   return d;
+}
+
+/** Project A with its frozen evaluation set drawn (once; later calls find it). */
+async function withEvaluationSet(c: Ctx) {
+  await ensureEvaluationSet(c.db, { projectId: c.f.projectId, actorId: c.users.sysadmin.id });
+  return A(c);
 }
 
 export const procedureTable: Record<string, Row> = {
@@ -452,6 +459,32 @@ export const procedureTable: Record<string, Row> = {
   },
   // Nothing to undo yet.
   "reading.undo": { gate: "annotator", own: { input: A, allowed: "CONFLICT" }, cross: noIds("takes no id") },
+  "reading.heartbeat": { gate: "annotator", own: { input: A }, cross: noIds("takes no id") },
+  // A training run of project A is queued first, so every caller who passes the gate gets CONFLICT and no job is added.
+  "reading.retrainThenPredict": {
+    gate: "lead",
+    own: {
+      input: async (c) => {
+        await enqueueJob(c.db, { type: "train", projectId: c.f.projectId, payload: {} });
+        return A(c);
+      },
+      allowed: "CONFLICT",
+    },
+    cross: noIds("takes no id"),
+  },
+
+  "evaluationSet.summary": { gate: "annotator", own: { input: A }, cross: noIds("takes no id") },
+  // Project A's set is drawn before each call: a second draw, and an extension to the share it already holds, are CONFLICT.
+  "evaluationSet.draw": {
+    gate: "lead",
+    own: { input: async (c) => ({ ...(await withEvaluationSet(c)), fraction: 0.2 }), allowed: "CONFLICT" },
+    cross: noIds("takes no id"),
+  },
+  "evaluationSet.extend": {
+    gate: "lead",
+    own: { input: async (c) => ({ ...(await withEvaluationSet(c)), fraction: 0.2 }), allowed: "CONFLICT" },
+    cross: noIds("takes no id"),
+  },
 };
 
 /** Whether a caller gets past the procedure's middleware (the service may still refuse). */

@@ -9,7 +9,7 @@ import { enqueueJob } from "../src/queries/jobs";
 import { saveLabel } from "../src/queries/labels";
 import { createModelVersion, finishModelVersion } from "../src/queries/models";
 import { ensureUser } from "../src/queries/users";
-import { auditEvent, job, label, labelHistory, user } from "../src/schema";
+import { auditEvent, evaluationSetCell, job, label, labelHistory, user } from "../src/schema";
 import { cancelJob, enqueueLodocvPlan, enqueuePredictJob, enqueueTrainJob, publishModel, saveProjectLabel } from "../src/services";
 import { JOB_DEFAULTS } from "@hemaloop/ml/contracts";
 import { createProjectFixture, type ProjectFixture } from "./helpers/project-fixture";
@@ -95,12 +95,30 @@ describeEachDb("mutation services: checks, writes and audit in one transaction",
         .sort();
     expect(byEntity(train.id)).toEqual(["job.cancel", "job.enqueue"]);
     expect(byEntity(predict.id)).toEqual(["job.enqueue"]);
-    expect(byEntity(f.projectId)).toEqual(["model.publish"]);
+    // The project's first train job drew its frozen evaluation set, audited as the lead who started it.
+    expect(byEntity(f.projectId)).toEqual(["evaluation_set.draw", "model.publish"]);
     expect(byEntity(saved.id)).toEqual(["label.create"]);
     expect(audits.find((a) => a.action === "model.publish")).toMatchObject({
       before: { currentModelVersionId: null },
       after: { currentModelVersionId: mv.id },
     });
+  });
+
+  it("the first train job draws the frozen evaluation set once; later jobs keep exactly that set", async () => {
+    const setOf = async () =>
+      (await t.db.select({ cellId: evaluationSetCell.cellId }).from(evaluationSetCell).where(eq(evaluationSetCell.projectId, f.projectId)))
+        .map((r) => r.cellId)
+        .sort();
+    await enqueueTrainJob(t.db, lead(), {});
+    const first = await setOf();
+    expect(first.length).toBeGreaterThan(0);
+    await enqueueTrainJob(t.db, lead(), {});
+    expect(await setOf()).toEqual(first);
+    const draws = await t.db
+      .select()
+      .from(auditEvent)
+      .where(and(eq(auditEvent.entityId, f.projectId), eq(auditEvent.action, "evaluation_set.draw")));
+    expect(draws).toHaveLength(1);
   });
 
   it("a failure after the write leaves neither the change nor an audit row", async () => {

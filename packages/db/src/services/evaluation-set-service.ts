@@ -5,7 +5,7 @@ import { recordAudit } from "../queries/audit";
 import { drawEvaluationCells } from "../queries/evaluation-set";
 import { listTrainingCells } from "../queries/training-set";
 import { evaluationSetCell, reviewQueueItem } from "../schema";
-import { lockWritableProject, type ProjectUserActor } from "./actor";
+import { lockWritableProject, type ProjectActor } from "./actor";
 
 export type EvaluationSetDrawInput = {
   /** "draw": the first draw (refused when a set exists); "extend": adds to an existing set. */
@@ -22,7 +22,7 @@ export type EvaluationSetDrawInput = {
  */
 export async function drawEvaluationSet(
   db: DbOrTx,
-  actor: ProjectUserActor,
+  actor: ProjectActor,
   input: EvaluationSetDrawInput,
 ): Promise<{ added: string[]; total: number }> {
   if (!(input.fraction > 0 && input.fraction < 1)) throw new InvalidInputError("the evaluation fraction must be between 0 and 1");
@@ -65,4 +65,24 @@ export async function drawEvaluationSet(
     });
     return { added, total: before + added.length };
   });
+}
+
+/** Share of each class's verified cells a project's first, automatic draw freezes for evaluation. */
+export const DEFAULT_EVALUATION_FRACTION = 0.2;
+/** Fixed, so the same labels give the same evaluation set on any machine. */
+export const DEFAULT_EVALUATION_SEED = 1;
+
+/**
+ * A project's first training run draws its frozen evaluation set (once, audited as the lead who started
+ * the run): every later round is scored on the same cells, which no round trains on or queues. Inside the
+ * caller's transaction; CONFLICT with a clear message when no verified label exists to draw from.
+ */
+export async function ensureEvaluationSet(tx: DbOrTx, actor: ProjectActor): Promise<void> {
+  const [existing] = await tx
+    .select({ cellId: evaluationSetCell.cellId })
+    .from(evaluationSetCell)
+    .where(eq(evaluationSetCell.projectId, actor.projectId))
+    .limit(1);
+  if (existing) return;
+  await drawEvaluationSet(tx, actor, { mode: "draw", fraction: DEFAULT_EVALUATION_FRACTION, seed: DEFAULT_EVALUATION_SEED });
 }

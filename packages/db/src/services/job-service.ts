@@ -14,6 +14,7 @@ import { recordAudit } from "../queries/audit";
 import { enqueueJob, requestJobCancel, type Job } from "../queries/jobs";
 import { job, modelVersion } from "../schema";
 import { lockWritableProject, type ProjectActor } from "./actor";
+import { ensureEvaluationSet } from "./evaluation-set-service";
 
 export type TrainJobRequest = { backbone?: TrainBackbone; inputSize?: number; epochs?: number };
 export type LodocvPlanRequest = TrainJobRequest & { timeBudgetMinutes: number };
@@ -47,6 +48,7 @@ export async function enqueueTrainJob(db: DbOrTx, actor: ProjectActor, input: Tr
   return db.transaction(async (tx) => {
     const p = await lockWritableProject(tx, actor.projectId);
     const payload = assertPayload(trainPayloadSchema, trainSettings(p, input));
+    await ensureEvaluationSet(tx, actor);
     const created = await enqueueJob(tx, { type: "train", projectId: p.id, payload, createdBy: actor.actorId });
     await auditEnqueue(tx, actor, created);
     return created;
@@ -76,6 +78,7 @@ export async function enqueueRetrainThenPredict(db: DbOrTx, actor: ProjectActor,
       .where(and(eq(job.projectId, p.id), eq(job.type, "train"), inArray(job.status, activeStatuses)))
       .limit(1);
     if (running) throw new ConflictError("a training run is already in progress for this project", { jobId: running.id });
+    await ensureEvaluationSet(tx, actor);
     // Fine-tuning keeps the base's architecture and input size: its weights only fit those.
     const baseInputSize = Number(base.hyperParameters.inputSize);
     const payload = assertPayload(trainPayloadSchema, {

@@ -24,21 +24,13 @@ export const evaluationSetRouter = router({
   draw: roleProcedure("lead")
     .input(drawInput)
     .mutation(({ ctx, input }) =>
-      drawEvaluationSet(
-        ctx.db,
-        { projectId: ctx.project.id, actorId: ctx.user.id, isSystemAdmin: ctx.user.isSystemAdmin },
-        { mode: "draw", ...input },
-      ),
+      drawEvaluationSet(ctx.db, { projectId: ctx.project.id, actorId: ctx.user.id }, { mode: "draw", ...input }),
     ),
 
   /** Adds verified cells (whole groups) to an existing set: the only way it grows. Leads only; audited. */
   extend: roleProcedure("lead")
     .input(drawInput)
     .mutation(({ ctx, input }) =>
-      drawEvaluationSet(
-        ctx.db,
-        { projectId: ctx.project.id, actorId: ctx.user.id, isSystemAdmin: ctx.user.isSystemAdmin },
-        { mode: "extend", ...input },
-      ),
+      drawEvaluationSet(ctx.db, { projectId: ctx.project.id, actorId: ctx.user.id }, { mode: "extend", ...input }),
     ),
 });
