@@ -1,20 +1,10 @@
 import { schema, type PublicUser } from "@hemaloop/db";
-import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createProjectFixture, type ProjectFixture } from "../../../packages/db/test/helpers/project-fixture";
 import { createTestDb, describeEachDb, type TestDb } from "../../../packages/db/test/helpers/test-db";
 import { createCaller } from "../src/server/trpc/root";
-
-async function trpcCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCError) return error.code;
-    throw error;
-  }
-  return "OK";
-}
+import { trpcCode } from "./helpers/trpc-code";
 
 describeEachDb("tRPC API: frozen evaluation set", (kind) => {
   let t: TestDb;

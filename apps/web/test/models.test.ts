@@ -10,7 +10,6 @@ import {
   type Db,
   type PublicUser,
 } from "@hemaloop/db";
-import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import superjson from "superjson";
@@ -19,16 +18,7 @@ import { createProjectFixture, type ProjectFixture } from "../../../packages/db/
 import { createTestDb, describeEachDb, type TestDb } from "../../../packages/db/test/helpers/test-db";
 import { appRouter, createCaller } from "../src/server/trpc/root";
 import { sampleModelMetrics, sampleReport } from "./helpers/reports";
-
-async function trpcCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCError) return error.code;
-    throw error;
-  }
-  return "OK";
-}
+import { trpcCode } from "./helpers/trpc-code";
 
 async function httpCall(db: Db, user: PublicUser | null, path: string, input: unknown) {
   const res = await fetchRequestHandler({

@@ -1,7 +1,6 @@
 import { type Db, type PublicUser } from "@hemaloop/db";
 import { addInstitutionMember } from "@hemaloop/db/queries";
 import { dataset, image } from "@hemaloop/db/schema";
-import { TRPCError } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { eq } from "drizzle-orm";
 import superjson from "superjson";
@@ -10,16 +9,7 @@ import { createProjectFixture, type ProjectFixture } from "../../../packages/db/
 import { createTestDb, describeEachDb, type TestDb } from "../../../packages/db/test/helpers/test-db";
 import { checkFileAccess } from "../src/server/files";
 import { appRouter, createCaller } from "../src/server/trpc/root";
-
-async function trpcCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCError) return error.code;
-    throw error;
-  }
-  return "OK";
-}
+import { trpcCode } from "./helpers/trpc-code";
 
 async function httpCall(db: Db, user: PublicUser, path: string, input: unknown) {
   const res = await fetchRequestHandler({

@@ -1,21 +1,11 @@
 import { createModelVersion, writePredictions, type PublicUser } from "@hemaloop/db";
-import { TRPCError } from "@trpc/server";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { label, project } from "../../../packages/db/src/schema";
 import { createProjectFixture, type ProjectFixture } from "../../../packages/db/test/helpers/project-fixture";
 import { createTestDb, describeEachDb, type TestDb } from "../../../packages/db/test/helpers/test-db";
 import { createCaller } from "../src/server/trpc/root";
-
-async function trpcCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCError) return error.code;
-    throw error;
-  }
-  return "OK";
-}
+import { trpcCode } from "./helpers/trpc-code";
 
 describeEachDb("tRPC reading: queues, claims, decisions", (kind) => {
   let t: TestDb;

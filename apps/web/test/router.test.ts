@@ -6,16 +6,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createProjectFixture, type ProjectFixture } from "../../../packages/db/test/helpers/project-fixture";
 import { createTestDb, describeEachDb, type TestDb } from "../../../packages/db/test/helpers/test-db";
 import { appRouter, createCaller } from "../src/server/trpc/root";
-
-async function trpcCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCError) return error.code;
-    throw error;
-  }
-  return "OK";
-}
+import { trpcCode } from "./helpers/trpc-code";
 
 /** Calls a procedure over the real HTTP adapter (fetch), as the browser does. */
 async function httpCall(db: Db, user: PublicUser | null, path: string, input: unknown) {

@@ -1,5 +1,4 @@
 import { checkCredentials, disableUser, enableUser, resetPassword, SYSTEM_ACTOR } from "@hemaloop/db";
-import { TRPCError } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,16 +6,7 @@ import { createProjectFixture, type ProjectFixture } from "../../../packages/db/
 import { createTestDb, describeEachDb, type TestDb } from "../../../packages/db/test/helpers/test-db";
 import { decideSignInPage, resolveSessionState, sessionUserOf, type SessionState } from "../src/server/session-state";
 import { appRouter, createCaller } from "../src/server/trpc/root";
-
-async function trpcCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCError) return error.code;
-    throw error;
-  }
-  return "OK";
-}
+import { trpcCode } from "./helpers/trpc-code";
 
 describeEachDb("session: disabled users stop at once", (kind) => {
   let t: TestDb;
