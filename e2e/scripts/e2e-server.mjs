@@ -8,7 +8,7 @@
 // E2E_DATABASE_URL runs it against a PostgreSQL server instead of the embedded PGlite.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -20,6 +20,8 @@ const webDir = path.join(root, "apps", "web");
 const port = Number(process.env.E2E_PORT ?? process.env.PORT ?? 3217);
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "hemaloop-e2e-"));
 const keepData = process.env.E2E_KEEP_DATA === "1";
+// Where specs that check the database (reader.spec.ts, via e2e/db.ts) find this server's data dir.
+const stateFile = path.join(root, "test-results", "e2e-server.json");
 
 const env = {
   ...process.env,
@@ -38,6 +40,8 @@ const env = {
   HEMALOOP_OIDC_CLIENT_ID: OIDC_CLIENT.clientId,
   HEMALOOP_OIDC_CLIENT_SECRET: OIDC_CLIENT.clientSecret,
   HEMALOOP_OIDC_NAME: "Test Hospital",
+  // Short reader leases so reader.spec.ts can watch an abandoned claim come back to the queue.
+  HEMALOOP_READER_LEASE_SECONDS: process.env.HEMALOOP_READER_LEASE_SECONDS ?? "6",
 };
 delete env.DATABASE_URL;
 delete env.HEMALOOP_NO_TRAINER;
@@ -48,6 +52,7 @@ function log(message) {
 }
 
 function cleanup() {
+  rmSync(stateFile, { force: true });
   if (keepData) log(`kept data in ${dataDir}`);
   else rmSync(dataDir, { recursive: true, force: true });
 }
@@ -60,6 +65,8 @@ function run(command, args, cwd) {
   }
 }
 
+mkdirSync(path.dirname(stateFile), { recursive: true });
+writeFileSync(stateFile, JSON.stringify({ dataDir, databaseUrl: env.DATABASE_URL ?? null }));
 log(`data dir ${dataDir}${env.DATABASE_URL ? " (PostgreSQL from E2E_DATABASE_URL)" : " (PGlite)"}`);
 const t0 = Date.now();
 run(path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "packages", "db", "src", "cli", "seed-cli.ts")], root);

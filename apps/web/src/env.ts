@@ -35,6 +35,8 @@ const webEnvSchema = z
     HEMALOOP_SIGNIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(10),
     HEMALOOP_SIGNIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(100),
     HEMALOOP_SIGNIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+    /** How long a reader's claim on a queue cell lasts without activity before it goes back to the queue. */
+    HEMALOOP_READER_LEASE_SECONDS: z.coerce.number().int().min(3).max(86_400).default(600),
     /** One OpenID Connect provider for single sign-on (all three or none), shown as "Continue with <name>". */
     HEMALOOP_OIDC_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
     HEMALOOP_OIDC_CLIENT_ID: z.string().min(1).optional(),
@@ -71,6 +73,8 @@ export type WebEnv = {
   dbMaxConnections: number;
   uploadMaxBytes: number;
   signInLimits: { accountFailures: number; ipFailures: number; windowSeconds: number };
+  /** A reader's claim on a work-queue cell lasts this long without a heartbeat or a decision. */
+  readerLeaseMs: number;
   /** null = no single sign-on. */
   oidc: { issuer: string; clientId: string; clientSecret: string; name: string } | null;
   /** DATABASE_URL, HEMALOOP_DATA_DIR, HEMALOOP_STORAGE_DIR, ... (shared with the trainer and CLIs). */
@@ -116,6 +120,7 @@ export function parseWebEnv(env: Record<string, string | undefined>, cwd = proce
       ipFailures: e.HEMALOOP_SIGNIN_MAX_FAILURES_PER_IP,
       windowSeconds: e.HEMALOOP_SIGNIN_WINDOW_SECONDS,
     },
+    readerLeaseMs: e.HEMALOOP_READER_LEASE_SECONDS * 1000,
     oidc:
       e.HEMALOOP_OIDC_ISSUER && e.HEMALOOP_OIDC_CLIENT_ID && e.HEMALOOP_OIDC_CLIENT_SECRET
         ? {

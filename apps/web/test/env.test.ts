@@ -67,6 +67,16 @@ describe("web environment", () => {
     expect(() => parseWebEnv({ NODE_ENV: "test", HEMALOOP_SIGNIN_MAX_FAILURES: "ten" }, repoRoot)).toThrow(/HEMALOOP_SIGNIN_MAX_FAILURES/);
   });
 
+  it("reads the reader lease (10 minutes by default) and rejects a lease too short to heartbeat", () => {
+    expect(parseWebEnv({ NODE_ENV: "test" }, repoRoot).readerLeaseMs).toBe(600_000);
+    expect(parseWebEnv({ NODE_ENV: "test", HEMALOOP_READER_LEASE_SECONDS: "6" }, repoRoot).readerLeaseMs).toBe(6_000);
+    for (const bad of ["0", "2", "1.5", "soon"]) {
+      expect(() => parseWebEnv({ NODE_ENV: "test", HEMALOOP_READER_LEASE_SECONDS: bad }, repoRoot)).toThrow(
+        /HEMALOOP_READER_LEASE_SECONDS/,
+      );
+    }
+  });
+
   it("configures single sign-on only with issuer, client id and secret together", () => {
     expect(parseWebEnv({ NODE_ENV: "test" }, repoRoot).oidc).toBeNull();
     const full = {

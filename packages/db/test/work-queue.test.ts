@@ -218,8 +218,12 @@ describeEachDb("work queues, claims and reader decisions", (kind) => {
     expect(await itemRow(second!)).toMatchObject({ status: "claimed", claimedBy: f.alice.id });
 
     // undo the acceptance: alice had no label, so it is removed; its history stays with a `removed` version
-    const undo2 = await undoLastDecision(t.db, alice);
+    // (with the configured lease: the item is held for that long, not the 10-minute default)
+    const undo2 = await undoLastDecision(t.db, alice, { leaseMs: 60_000 });
     expect(undo2).toMatchObject({ itemId: first, restoredClassId: null });
+    const leaseLeft = (await itemRow(first!)).leaseExpiresAt!.getTime() - Date.now();
+    expect(leaseLeft).toBeGreaterThan(30_000);
+    expect(leaseLeft).toBeLessThanOrEqual(61_000);
     expect(await t.db.select().from(label).where(eq(label.id, accepted.label.id))).toEqual([]);
     const history = await t.db.select().from(labelHistory).where(eq(labelHistory.cellId, item1.cellId));
     expect(history.map((h) => [h.version, h.classId, h.removed, h.readerId]).sort()).toEqual([

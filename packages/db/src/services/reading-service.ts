@@ -202,7 +202,8 @@ export type UndoResult = { itemId: string; cellId: string; restoredClassId: stri
  * (history keeps a `removed` version). The item goes back to the reader, claimed. CONFLICT when the
  * label changed since the decision or nothing is left to undo.
  */
-export async function undoLastDecision(db: DbOrTx, actor: ReaderActor): Promise<UndoResult> {
+export async function undoLastDecision(db: DbOrTx, actor: ReaderActor, input: { leaseMs?: number } = {}): Promise<UndoResult> {
+  const leaseMs = input.leaseMs ?? DEFAULT_LEASE_MS;
   return db.transaction(async (tx) => {
     const project = await lockWritableProject(tx, actor.projectId);
     const recent = await tx
@@ -259,7 +260,7 @@ export async function undoLastDecision(db: DbOrTx, actor: ReaderActor): Promise<
         status: "claimed",
         claimedBy: actor.actorId,
         claimedAt: sql`now()`,
-        leaseExpiresAt: sql`now() + make_interval(secs => ${DEFAULT_LEASE_MS / 1000})`,
+        leaseExpiresAt: sql`now() + make_interval(secs => ${leaseMs / 1000})`,
         resolvedAt: null,
         updatedAt: sql`now()`,
       })

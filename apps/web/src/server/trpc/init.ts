@@ -31,6 +31,8 @@ export type TrpcContext = {
   db: Db;
   /** null when signed out. */
   user: SessionUser | null;
+  /** How long a reader's claim lasts (HEMALOOP_READER_LEASE_SECONDS); the service default when absent. */
+  readerLeaseMs?: number;
 };
 
 type DomainCode = DomainError["code"];

@@ -1,4 +1,4 @@
-import { getQueueProgress, listReaderItems } from "@hemaloop/db/queries";
+import { DEFAULT_LEASE_MS, getQueueProgress, listReaderItems } from "@hemaloop/db/queries";
 import {
   buildWorkQueue,
   claimReaderBatch,
@@ -64,7 +64,7 @@ export const readingRouter = router({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const ids = await claimReaderBatch(ctx.db, readerOf(ctx), input);
+      const ids = await claimReaderBatch(ctx.db, readerOf(ctx), { ...input, leaseMs: ctx.readerLeaseMs });
       const items = await listReaderItems(ctx.db, {
         projectId: ctx.project.id,
         schemeId: ctx.project.schemeId,
@@ -76,11 +76,12 @@ export const readingRouter = router({
         kind: input.kind,
         userId: ctx.user.id,
       });
-      return { items, progress };
+      // The page beats well within the lease, whatever it is configured to.
+      return { items, progress, leaseMs: ctx.readerLeaseMs ?? DEFAULT_LEASE_MS };
     }),
 
   /** The reader page's heartbeat (every minute while open): keeps the caller's claims in the project. */
-  heartbeat: roleProcedure("annotator").mutation(({ ctx }) => renewReaderClaims(ctx.db, readerOf(ctx))),
+  heartbeat: roleProcedure("annotator").mutation(({ ctx }) => renewReaderClaims(ctx.db, readerOf(ctx), { leaseMs: ctx.readerLeaseMs })),
 
   decide: roleProcedure("annotator")
     .input(
@@ -100,5 +101,5 @@ export const readingRouter = router({
     .mutation(({ ctx, input }) => skipReaderItem(ctx.db, readerOf(ctx), input)),
 
   /** Undoes the caller's most recent decision in the project (up to 20 back). */
-  undo: roleProcedure("annotator").mutation(({ ctx }) => undoLastDecision(ctx.db, readerOf(ctx))),
+  undo: roleProcedure("annotator").mutation(({ ctx }) => undoLastDecision(ctx.db, readerOf(ctx), { leaseMs: ctx.readerLeaseMs })),
 });

@@ -14,7 +14,10 @@ type Progress = { remaining: number; held: number; doneToday: number; decisionsS
 
 /** The current cell plus the ones behind it: their images are preloaded so advancing is instant. */
 const HOLD = 11;
-/** Leases last 10 minutes; a beat every minute keeps a reader who sits on a cell from losing it. */
+/**
+ * Leases last 10 minutes by default (HEMALOOP_READER_LEASE_SECONDS); a beat every minute, or three per
+ * lease when it is shorter, keeps a reader who sits on a cell from losing it.
+ */
 const HEARTBEAT_MS = 60_000;
 
 function CellCrop({ item, large }: { item: ReaderItem; large: boolean }) {
@@ -67,6 +70,7 @@ export function Reader({ projectId, slug, kind, classes, filters }: Props) {
   const [notice, setNotice] = useState<string | null>(null);
   const [showKeys, setShowKeys] = useState(false);
   const [busy, setBusy] = useState(false);
+  const [leaseMs, setLeaseMs] = useState<number | null>(null);
   const sessionStart = useRef(new Date());
   const classById = useMemo(() => new Map(classes.map((c) => [c.id, c])), [classes]);
   const classByKey = useMemo(() => new Map(classes.filter((c) => c.shortcut).map((c) => [c.shortcut!.toLowerCase(), c])), [classes]);
@@ -75,6 +79,7 @@ export function Reader({ projectId, slug, kind, classes, filters }: Props) {
     const r = await claim.mutateAsync({ projectId, kind, hold: HOLD, filters, skippedSince: sessionStart.current });
     setItems(r.items);
     setProgress(r.progress);
+    setLeaseMs(r.leaseMs);
     // Prefetch the crops behind the current one.
     for (const it of r.items.slice(1)) new Image().src = `/api/files/${it.storageKey}`;
     // eslint-disable-next-line react-hooks/exhaustive-deps -- the mutation object changes every render
@@ -86,10 +91,11 @@ export function Reader({ projectId, slug, kind, classes, filters }: Props) {
 
   // Only while the page is open: a closed tab stops beating, and its claims lapse back to the queue.
   useEffect(() => {
-    const timer = window.setInterval(() => heartbeat.mutate({ projectId }), HEARTBEAT_MS);
+    if (leaseMs === null) return;
+    const timer = window.setInterval(() => heartbeat.mutate({ projectId }), Math.min(HEARTBEAT_MS, Math.max(1000, leaseMs / 3)));
     return () => window.clearInterval(timer);
     // eslint-disable-next-line react-hooks/exhaustive-deps -- the mutation object changes every render
-  }, [projectId]);
+  }, [projectId, leaseMs]);
 
   const current = items?.[0] ?? null;
 
@@ -226,7 +232,8 @@ export function Reader({ projectId, slug, kind, classes, filters }: Props) {
           data-cell-id={current.cellId}
         >
           <CellCrop item={current} large />
-          <div style={{ minWidth: 260 }}>
+          {/* flex-basis, not just min-width: the class buttons must wrap beside the crop, not push it all below. */}
+          <div style={{ flex: "1 1 260px", minWidth: 260 }}>
             <p className="small muted">
               {current.datasetName} · {current.imageName}
             </p>
@@ -243,6 +250,10 @@ export function Reader({ projectId, slug, kind, classes, filters }: Props) {
                 Your label: <ClassChip name={mine.name} color={mine.color} />
               </p>
             )}
+            <p className="small muted" data-testid="reader-key-hint">
+              <b>Enter</b> accept · <b>{classes[0]?.shortcut ?? "1"}</b>–<b>{classes[classes.length - 1]?.shortcut ?? "9"}</b> class ·{" "}
+              <b>s</b> skip · <b>z</b> undo · <b>?</b> all keys
+            </p>
             {current.imageKind === "field" && (
               <p className="small">
                 <Link href={`/projects/${slug}/fields/${current.imageId}?cell=${current.cellId}`}>Open the field at this cell</Link>
@@ -250,7 +261,16 @@ export function Reader({ projectId, slug, kind, classes, filters }: Props) {
             )}
             <div style={{ display: "flex", flexWrap: "wrap", gap: 6 }}>
               {classes.map((c) => (
-                <button key={c.id} type="button" disabled={busy} onClick={() => correct(c)} title={`key ${c.shortcut ?? ""}`}>
+                <button
+                  key={c.id}
+                  type="button"
+                  disabled={busy}
+                  onClick={() => correct(c)}
+                  title={`key ${c.shortcut ?? ""}`}
+                  data-testid="reader-class"
+                  data-class-name={c.name}
+                  data-shortcut={c.shortcut ?? undefined}
+                >
                   {c.shortcut ? `${c.shortcut} · ` : ""}
                   {c.name}
                 </button>
