@@ -75,14 +75,21 @@ export const DEFAULT_EVALUATION_SEED = 1;
 /**
  * A project's first training run draws its frozen evaluation set (once, audited as the lead who started
  * the run): every later round is scored on the same cells, which no round trains on or queues. Inside the
- * caller's transaction; CONFLICT with a clear message when no verified label exists to draw from.
+ * caller's transaction (the draw is a savepoint). Returns false when nothing could be drawn yet (no class
+ * has two verified cells): the run is still queued and the trainer fails it with that reason.
  */
-export async function ensureEvaluationSet(tx: DbOrTx, actor: ProjectActor): Promise<void> {
+export async function ensureEvaluationSet(tx: DbOrTx, actor: ProjectActor): Promise<boolean> {
   const [existing] = await tx
     .select({ cellId: evaluationSetCell.cellId })
     .from(evaluationSetCell)
     .where(eq(evaluationSetCell.projectId, actor.projectId))
     .limit(1);
-  if (existing) return;
-  await drawEvaluationSet(tx, actor, { mode: "draw", fraction: DEFAULT_EVALUATION_FRACTION, seed: DEFAULT_EVALUATION_SEED });
+  if (existing) return true;
+  try {
+    await drawEvaluationSet(tx, actor, { mode: "draw", fraction: DEFAULT_EVALUATION_FRACTION, seed: DEFAULT_EVALUATION_SEED });
+    return true;
+  } catch (error) {
+    if (error instanceof ConflictError) return false;
+    throw error;
+  }
 }
