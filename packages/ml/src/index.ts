@@ -8,3 +8,4 @@ export * from "./uncertainty";
 export * from "./lodocv";
 export * from "./onnx";
 export * from "./active-learning";
+export * from "./replay";

@@ -7,3 +7,5 @@ export { runKMeans, type KMeansOptions, type KMeansResult } from "./k-means";
 export { toEmbeddingMatrix, type EmbeddingMatrix } from "./embedding-matrix";
 export { encodeEmbedding, decodeEmbedding, encodeEmbeddings, decodeEmbeddings, type EmbeddingFormat } from "./embedding-codec";
 export { fitLightHead, predictLightHead, DEFAULT_LIGHT_HEAD_CONFIG, type LightHead, type LightHeadConfig } from "./light-head";
+export { pickColdStartBatch, type ColdStartOptions } from "./cold-start";
+export { sampleLightHeadDropout } from "./head-dropout";

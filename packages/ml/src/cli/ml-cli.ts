@@ -1,13 +1,14 @@
 /**
- * Entry of `npm run ml -- <command>`: train, eval, predict. The one place in packages/ml that
+ * Entry of `npm run ml -- <command>`: train, eval, predict, replay. The one place in packages/ml that
  * reads the process environment (backend override, image cache dir); commands get it as CliEnv.
  */
 import { logLine, type CliEnv } from "./cli-shared";
 import { EVAL_USAGE, runEvalCommand } from "./eval-command";
 import { PREDICT_USAGE, runPredictCommand } from "./predict-command";
+import { REPLAY_USAGE, runReplayCommand } from "./replay-command";
 import { TRAIN_USAGE, runTrainCommand } from "./train-command";
 
-const USAGE = `HemaLoop ML CLI\n\n${TRAIN_USAGE}\n\n${EVAL_USAGE}\n\n${PREDICT_USAGE}\n
+const USAGE = `HemaLoop ML CLI\n\n${TRAIN_USAGE}\n\n${EVAL_USAGE}\n\n${PREDICT_USAGE}\n\n${REPLAY_USAGE}\n
 Environment: HEMALOOP_ML_BACKEND=auto|tensorflow|wasm|cpu (default auto), HEMALOOP_ML_CACHE_DIR=<dir>`;
 
 /** Reads the environment once (the CLI is an app-like entry). */
@@ -29,6 +30,9 @@ export async function runMlCli(argv: string[], env: CliEnv): Promise<number> {
       return 0;
     case "predict":
       await runPredictCommand(rest, env);
+      return 0;
+    case "replay":
+      await runReplayCommand(rest, env);
       return 0;
     case undefined:
     case "help":
