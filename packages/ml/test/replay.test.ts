@@ -139,11 +139,11 @@ describe("label-budget replay", () => {
       embedStart: async () => embeddings,
       // A "fine-tune" that sharpens the clusters: embeddings pulled halfway to their labelled cluster mean.
       fineTune: async ({ rows: labelledRows, previous }) => {
-        log.push(`tune ${labelledRows.length} from ${String(previous)}`);
+        log.push(`tune ${labelledRows.length} from ${(previous as { id: string } | undefined)?.id}`);
         const data = Float32Array.from(embeddings.data);
-        return { state: `model-${log.length}`, embeddings: { data, rows: embeddings.rows, dim: embeddings.dim } };
+        return { state: { id: `model-${log.length}` }, embeddings: { data, rows: embeddings.rows, dim: embeddings.dim } };
       },
-      release: (state) => log.push(`release ${String(state)}`),
+      release: (state) => log.push(`release ${(state as { id: string }).id}`),
     };
   }
 
@@ -215,8 +215,17 @@ describe("label-budget replay", () => {
   });
 
   it("learns: with uncertainty sampling accuracy at the budget beats the cold-start seed", async () => {
+    // Heavily overlapping clusters, so 4 labels cannot already separate them.
+    const hard = clusters([100, 100, 100, 100], 8, 9, 5);
+    const hardEmbeddings = toEmbeddingMatrix(hard.rows);
     const { report } = await runLabelBudgetReplay(
-      { items, labels: cluster, classKeys, dataName: "fixture", featuriser: { ...fakeFeaturiser([]), fineTune: undefined } },
+      {
+        items: hard.rows.map((_, i) => ({ file: `h${i}.png` })),
+        labels: hard.cluster,
+        classKeys,
+        dataName: "fixture",
+        featuriser: { name: "fake", embedStart: async () => hardEmbeddings },
+      },
       { strategies: ["entropy"], seedSize: 4, batchSize: 20, budget: 104, repeats: 1, threshold: null, head: { steps: 100 } },
     );
     const [run] = report.runs;
@@ -237,6 +246,19 @@ describe("label-budget replay", () => {
     expect(report.runs[0]!.rounds.map((r) => r.fineTuned)).toEqual([false, true, false, true, false]);
     const made = log.filter((l) => l.startsWith("tune")).length;
     expect(log.filter((l) => l.startsWith("release"))).toHaveLength(made);
+  });
+
+  it("fills every batch when embeddings are uncentred (non-negative ReLU features: raw cosine ~ 1 for all pairs)", async () => {
+    const shifted = Float32Array.from(embeddings.data, (v) => v + 1000);
+    const featuriser: ReplayFeaturiser = {
+      name: "relu-like",
+      embedStart: async () => ({ data: shifted, rows: embeddings.rows, dim: embeddings.dim }),
+    };
+    const { report } = await runLabelBudgetReplay(
+      { items, labels: cluster, classKeys, dataName: "fixture", featuriser },
+      { strategies: ["coreset", "hybrid"], seedSize: 10, batchSize: 15, budget: 40, repeats: 1, head: { steps: 20 } },
+    );
+    for (const run of report.runs) expect(run.batches.map((b) => b.length)).toEqual([10, 15, 15]);
   });
 
   it("rejects inconsistent settings with clear errors", async () => {

@@ -8,6 +8,7 @@
  */
 import type { EmbeddingMatrix } from "../active-learning/embedding-matrix";
 import type { ImageSet } from "../data/image-set";
+import { standardizeColumns } from "./standardize";
 
 const RINGS = 3;
 const HISTOGRAM_BINS = 8;
@@ -81,20 +82,5 @@ export function computePixelStatistics(set: ImageSet): EmbeddingMatrix {
     }
     for (let b = 0; b < 3 * HISTOGRAM_BINS; b++) data[o + j++] = hist[b]! / Math.max(discPixels, 1);
   }
-  standardizeColumns(data, count, dim);
-  return { data, rows: count, dim };
-}
-
-/** z-scores every column in place; constant columns become 0. */
-function standardizeColumns(data: Float32Array, rows: number, dim: number): void {
-  for (let j = 0; j < dim; j++) {
-    let mean = 0;
-    for (let i = 0; i < rows; i++) mean += data[i * dim + j]!;
-    mean /= Math.max(rows, 1);
-    let v = 0;
-    for (let i = 0; i < rows; i++) v += (data[i * dim + j]! - mean) ** 2;
-    const std = Math.sqrt(v / Math.max(rows, 1));
-    const inv = std > 1e-9 ? 1 / std : 0;
-    for (let i = 0; i < rows; i++) data[i * dim + j] = (data[i * dim + j]! - mean) * inv;
-  }
+  return standardizeColumns({ data, rows: count, dim });
 }

@@ -23,9 +23,10 @@ import { splitDataset } from "../data/splits";
 import type { LabeledItem } from "../data/labeled-items";
 import { computeAccuracy, computeBalancedAccuracy, computeConfusionMatrix, computePerClassMetrics } from "../metrics";
 import { computeNormalizedAulc, findLabelsToReach } from "./curve-metrics";
+import { standardizeColumns } from "./standardize";
 
 /** A model state the featuriser owns (e.g. a tfjs model); the replay only passes it back. */
-export type FeaturiserState = unknown;
+export type FeaturiserState = object;
 
 /** Where embeddings come from. Rows are the replay input's items, in order. */
 export interface ReplayFeaturiser {
@@ -142,10 +143,10 @@ export async function runLabelBudgetReplay(
   const total = roundsPerRun * options.strategies.length * options.repeats;
   let done = 0;
   let roundsStart = 0;
-  const eta = (): number | null => (done === 0 ? null : (((performance.now() - roundsStart) / done) * (total - done)) / 1000);
+  const eta = (): number | null => (done === 0 ? null : (((performance.now() - roundsStart) / done) * Math.max(0, total - done)) / 1000);
 
   onProgress({ phase: "embed", done, total, etaSeconds: null });
-  const start = await featuriser.embedStart(options.signal);
+  const start = standardizeColumns(await featuriser.embedStart(options.signal));
   if (start.rows !== labels.length) throw new Error(`the featuriser returned ${start.rows} embeddings for ${labels.length} items`);
 
   // Full-label reference: the same procedure with every pool label (one fine-tune when rounds fine-tune).
@@ -160,7 +161,7 @@ export async function runLabelBudgetReplay(
       seed,
       signal: options.signal,
     });
-    fullEmbeddings = tuned.embeddings;
+    fullEmbeddings = standardizeColumns(tuned.embeddings);
     fullState = tuned.state;
   }
   const fullHead = fitHead(fullEmbeddings, pool, labels, numClasses, options.head);
@@ -207,7 +208,7 @@ export async function runLabelBudgetReplay(
           });
           if (state !== undefined) featuriser.release?.(state);
           state = tuned.state;
-          embeddings = tuned.embeddings;
+          embeddings = standardizeColumns(tuned.embeddings);
           sinceTune = 0;
           fineTuned = true;
         }
