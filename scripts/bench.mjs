@@ -24,6 +24,10 @@ const benches = {
     file: "packages/ml/bench/query-strategies.ts",
     what: "active-learning strategies on 20k x 64 (k = 200), light-head fit and 100k re-score",
   },
+  "replay-pbc": {
+    file: "packages/ml/bench/replay-pbc.ts",
+    what: "label-budget replay on PBC (5 strategies x 3 repeats), cold-start coverage, rare basophils (1 %) with/without quotas (~40 min)",
+  },
   "onnx-inference": { file: "packages/ml/bench/onnx-inference.ts", what: "ONNX Runtime vs tfjs inference throughput" },
   "temperature-scaling": { file: "packages/ml/bench/temperature-scaling.ts", what: "calibration before / after temperature scaling" },
   "train-throughput": { file: "packages/ml/bench/train-throughput.ts", what: "training images/s per backend and thread count" },
