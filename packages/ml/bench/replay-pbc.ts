@@ -1,7 +1,7 @@
 /**
  * The label-budget replay runs recorded in docs/benchmarks.md ("Label-budget replay"): PBC 8-class
  * with five strategies, a cold-start coverage check with seeds of 100, and the rare-basophil
- * variant (1 %) with and without class quotas. Head-only rounds on pixel-statistics embeddings
+ * variant (basophils 1 % of the cells: 57 of 800 kept) with and without class quotas. Head-only rounds on pixel-statistics embeddings
  * (--threshold off), which is what fits in an hour on the shared 2-core machine.
  *
  *   npm run bench -- replay-pbc [--data ../shared/data/pbc/manifest.csv] [--out /tmp/hemaloop-replay-pbc]
