@@ -47,6 +47,17 @@ function summarise(
     .map(([labels, vs]) => ({ labels, mean: vs.reduce((a, b) => a + b, 0) / vs.length, min: Math.min(...vs), max: Math.max(...vs) }));
 }
 
+/** About five ticks at multiples of 1, 2 or 5 times a power of ten within [lo, hi]. */
+function niceTicks(lo: number, hi: number): number[] {
+  const raw = (hi - lo) / 5;
+  if (!(raw > 0)) return [lo];
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((v) => v >= raw) ?? 10 * power;
+  const ticks: number[] = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + 1e-9; v += step) ticks.push(Number(v.toFixed(10)));
+  return ticks;
+}
+
 /**
  * SVG of `metric` against labels: one mean line and a min-max band per strategy, random drawn
  * grey and dashed as the baseline, and (for accuracy) the full-label accuracy and its 99 % line.
@@ -74,11 +85,11 @@ export function renderLearningCurveSvg(report: ReplayReport, metric: CurveMetric
   parts.push(
     `<text x="${M.left}" y="22" font-size="14">${escapeXml(`Label-budget replay: ${metricName(metric)} vs labels (mean, min-max over ${report.settings.repeats} repeats)`)}</text>`,
   );
-  for (let i = 0; i <= 5; i++) {
-    const y = yMin + ((yMax - yMin) * i) / 5;
+  for (const y of niceTicks(yMin, yMax)) {
     parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${f(py(y))}" y2="${f(py(y))}" stroke="#eee"/>`);
     parts.push(`<text x="${M.left - 6}" y="${f(py(y) + 4)}" text-anchor="end">${y.toFixed(2)}</text>`);
-    const x = xMin + ((xMax - xMin) * i) / 5;
+  }
+  for (const x of niceTicks(xMin, xMax)) {
     parts.push(`<text x="${f(px(x))}" y="${H - M.bottom + 18}" text-anchor="middle">${Math.round(x)}</text>`);
   }
   parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${H - M.bottom}" y2="${H - M.bottom}" stroke="#333"/>`);
@@ -112,11 +123,12 @@ export function renderLearningCurveSvg(report: ReplayReport, metric: CurveMetric
     parts.push(
       `<polyline points="${line}" fill="none" stroke="${colour}" stroke-width="2"${strategy === "random" ? ' stroke-dasharray="6 4"' : ""}/>`,
     );
-    const ly = M.top + 20 + i * 18;
+    // Legend in the lower right margin, clear of the reference-line labels near the top.
+    const ly = H - M.bottom - (series.length - i) * 18;
     parts.push(
-      `<line x1="${W - M.right + 8}" x2="${W - M.right + 30}" y1="${ly + 60}" y2="${ly + 60}" stroke="${colour}" stroke-width="2"${strategy === "random" ? ' stroke-dasharray="6 4"' : ""}/>`,
+      `<line x1="${W - M.right + 8}" x2="${W - M.right + 30}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="2"${strategy === "random" ? ' stroke-dasharray="6 4"' : ""}/>`,
     );
-    parts.push(`<text x="${W - M.right + 36}" y="${ly + 64}">${escapeXml(strategy === "random" ? "random (baseline)" : strategy)}</text>`);
+    parts.push(`<text x="${W - M.right + 36}" y="${ly + 4}">${escapeXml(strategy === "random" ? "random (baseline)" : strategy)}</text>`);
   });
   parts.push("</svg>");
   return `${parts.join("\n")}\n`;
