@@ -5,7 +5,7 @@
  * (--threshold off), which is what fits in an hour on the shared 2-core machine.
  *
  *   npm run bench -- replay-pbc [--data ../shared/data/pbc/manifest.csv] [--out /tmp/hemaloop-replay-pbc]
- *     [--only coldstart100,pbc8,rare-noquota,rare-quota] [--cache-dir <dir>]
+ *     [--only coldstart100,pbc8,rare-noquota,rare-cold100,rare-quota] [--cache-dir <dir>]
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -24,6 +24,20 @@ const runs: Record<string, string[]> = {
   coldstart100: ["--strategies", "random", "--seed-size", "100", "--batch", "100", "--budget", "100", "--repeats", "10"],
   pbc8: ["--strategies", "random,entropy,bald,coreset,hybrid", "--seed-size", "40", "--batch", "40", "--budget", "1000", "--repeats", "3"],
   "rare-noquota": ["--subsample-class", "basophil=0.0707", "--strategies", "random,entropy,hybrid", "--budget", "400", "--repeats", "3"],
+  "rare-cold100": [
+    "--subsample-class",
+    "basophil=0.0707",
+    "--strategies",
+    "random",
+    "--seed-size",
+    "100",
+    "--batch",
+    "100",
+    "--budget",
+    "100",
+    "--repeats",
+    "5",
+  ],
   "rare-quota": [
     "--subsample-class",
     "basophil=0.0707",
