@@ -29,7 +29,7 @@ import { addProjectDataset, ensureProject, setMembership } from "../src/queries/
 import { getSchemeByKey } from "../src/queries/schemes";
 import { ensureUser } from "../src/queries/users";
 import { seedBuiltInSchemes } from "../src/seed/seed-schemes";
-import { buildWorkQueue, claimReaderBatch, decideQueueItem, type ReaderActor } from "../src/services/reading-service";
+import { claimReaderBatch, decideQueueItem, type ReaderActor } from "../src/services/reading-service";
 import { readRows } from "../src/queries/jobs";
 import * as schema from "../src/schema";
 
@@ -82,7 +82,6 @@ async function seed(db: Db) {
     await setMembership(db, { projectId: p.id, userId: u.id, role: "annotator" });
     readers.push({ projectId: p.id, actorId: u.id });
   }
-  const lead = readers[0]!;
   const mv = await createModelVersion(db, { projectId: p.id, schemeId: scheme.id, name: "bench", backbone: "bench", hyperParameters: {} });
   await db.update(schema.project).set({ currentModelVersionId: mv.id }).where(eq(schema.project.id, p.id));
   const fields = Math.ceil(cellCount / CELLS_PER_FIELD);
@@ -114,8 +113,11 @@ async function seed(db: Db) {
     ) s`);
   log(`predictions in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   t = Date.now();
-  const built = await buildWorkQueue(db, lead, { kind: "review", strategy: "entropy" });
-  log(`review queue of ${built.items} items (buildWorkQueue) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  // The same rows buildWorkQueue writes for the entropy strategy (its anti-joins find nothing to skip in a fresh project), in one statement.
+  await db.execute(sql`
+    insert into review_queue_item (project_id, kind, cell_id, prediction_id, priority, strategy)
+    select ${p.id}, 'review', p.cell_id, p.id, p.entropy, 'entropy' from prediction p where p.model_version_id = ${mv.id}`);
+  log(`review queue items in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   if (engine === "postgres") {
     t = Date.now();
     await db.execute(sql`vacuum analyze`);
@@ -140,6 +142,7 @@ async function runReaders(db: Db, readers: ReaderActor[]) {
 
   async function reader(r: ReaderActor) {
     while (started < decisionTarget) {
+      started += 1;
       const c0 = performance.now();
       const held = await claimReaderBatch(db, r, { kind: "review", hold: HOLD });
       claimMs.push(performance.now() - c0);
@@ -150,7 +153,6 @@ async function runReaders(db: Db, readers: ReaderActor[]) {
       }
       const itemId = held[0];
       if (!itemId) return;
-      started += 1;
       const d0 = performance.now();
       try {
         const res = await decideQueueItem(db, r, { itemId, decision: { action: "accept" }, expectedVersion: null });
