@@ -274,6 +274,10 @@ export function DifferentialGallery({ projectId, classes, scope, target }: Props
               onClick={() => void apply(c)}
               style={{ border: "none", padding: 0, background: "none" }}
               aria-label={`Reclassify as ${c.name}`}
+              data-testid="diff-class-key"
+              data-class-id={c.id}
+              data-class-key={c.key}
+              data-shortcut={c.shortcut ?? ""}
             >
               <ClassChip name={c.name} color={c.color} shortcut={c.shortcut} />
             </button>
