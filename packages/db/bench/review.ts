@@ -118,11 +118,10 @@ async function seed(db: Db) {
     insert into review_queue_item (project_id, kind, cell_id, prediction_id, priority, strategy)
     select ${p.id}, 'review', p.cell_id, p.id, p.entropy, 'entropy' from prediction p where p.model_version_id = ${mv.id}`);
   log(`review queue items in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  if (engine === "postgres") {
-    t = Date.now();
-    await db.execute(sql`vacuum analyze`);
-    log(`vacuum analyze in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  }
+  // Planner statistics for the fresh tables, on both engines (PGlite too: without them it plans blind).
+  t = Date.now();
+  await db.execute(sql`vacuum analyze`);
+  log(`vacuum analyze in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   return { projectId: p.id, schemeId: scheme.id, readers };
 }
 
