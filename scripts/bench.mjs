@@ -19,6 +19,10 @@ const benches = {
     file: "apps/trainer/bench/upload.ts",
     what: "browser upload of all of PBC (zip) through the production web server + trainer import vs npm run import -- --zip: web peak RSS, time",
   },
+  review: {
+    file: "packages/db/bench/review.ts",
+    what: "reading room: N predicted cells, R concurrent readers claim + decide through the services (claim/decide p95, duplicates, lost)",
+  },
   "lodocv-wbc5": { file: "apps/trainer/bench/lodocv-wbc5.ts", what: "wbc-5 LODOCV across PBC and the Zheng sites" },
   "query-strategies": {
     file: "packages/ml/bench/query-strategies.ts",

@@ -473,6 +473,30 @@ export const procedureTable: Record<string, Row> = {
     cross: noIds("takes no id"),
   },
 
+  "differential.scopes": { gate: "annotator", own: { input: A }, cross: noIds("lists project A's own smears and fields") },
+  // A dataset of project B under project A's slug does not exist for the caller.
+  "differential.summary": {
+    gate: "annotator",
+    own: { input: (c) => ({ ...A(c), datasetId: c.f.cropDatasetId }) },
+    cross: { input: (c) => ({ ...A(c), datasetId: c.f.otherDatasetId }) },
+  },
+  "differential.cells": {
+    gate: "annotator",
+    own: { input: (c) => ({ ...A(c), datasetId: c.f.cropDatasetId, classId: c.f.classIds.neutrophil! }) },
+    cross: { input: (c) => ({ ...A(c), datasetId: c.f.otherDatasetId, classId: c.f.classIds.neutrophil! }) },
+  },
+  // Each reader's first own label on the cell; a reader who has one already gets it back as a reported conflict (still OK).
+  "differential.reclassify": {
+    gate: "annotator",
+    own: { input: (c) => ({ ...A(c), classId: c.f.classIds.monocyte!, cells: [{ cellId: c.f.cropCellIds[4]!, expectedVersion: null }] }) },
+    cross: { input: (c) => ({ ...A(c), classId: c.f.classIds.monocyte!, cells: [{ cellId: c.f.otherCellId, expectedVersion: null }] }) },
+  },
+  "differential.exportCsv": {
+    gate: "annotator",
+    own: { input: (c) => ({ ...A(c), datasetId: c.f.cropDatasetId }) },
+    cross: { input: (c) => ({ ...A(c), datasetId: c.f.otherDatasetId }) },
+  },
+
   "evaluationSet.summary": { gate: "annotator", own: { input: A }, cross: noIds("takes no id") },
   // Project A's set is drawn before each call: a second draw, and an extension to the share it already holds, are CONFLICT.
   "evaluationSet.draw": {

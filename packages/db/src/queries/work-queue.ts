@@ -281,6 +281,8 @@ export async function claimQueueItems(db: DbOrTx, input: ClaimInput): Promise<st
       and(
         eq(reviewQueueItem.projectId, input.projectId),
         eq(reviewQueueItem.kind, input.kind),
+        // Redundant with `claimable`, spelled as the open-order index's predicate so the planner uses it.
+        inArray(reviewQueueItem.status, ["pending", "claimed"]),
         claimable,
         skipped,
         // Items queued before the cell joined the evaluation set are never handed out.

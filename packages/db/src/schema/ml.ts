@@ -186,6 +186,11 @@ export const reviewQueueItem = pgTable(
   (t) => [
     uniqueIndex("review_queue_item_project_kind_cell_uq").on(t.projectId, t.kind, t.cellId, t.round),
     index("review_queue_item_claim_idx").on(t.projectId, t.kind, t.status, t.priority),
+    // The claim's order over open items only: an index scan that stops after `limit` rows, instead of
+    // sorting every claimable item of the queue (seconds at a million items).
+    index("review_queue_item_open_order_idx")
+      .on(t.projectId, t.kind, t.priority.desc().nullsFirst(), t.id)
+      .where(sql`${t.status} in ('pending', 'claimed')`),
     index("review_queue_item_claimer_idx").on(t.claimedBy, t.status),
   ],
 );

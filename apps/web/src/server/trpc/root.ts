@@ -3,6 +3,7 @@ import { accountRouter } from "./routers/account";
 import { adminRouter } from "./routers/admin";
 import { cellRouter } from "./routers/cell";
 import { datasetRouter } from "./routers/dataset";
+import { differentialRouter } from "./routers/differential";
 import { evaluationSetRouter } from "./routers/evaluation-set";
 import { fieldCellRouter } from "./routers/field-cell";
 import { imageRouter } from "./routers/image";
@@ -29,6 +30,7 @@ export const appRouter = router({
   admin: adminRouter,
   reading: readingRouter,
   evaluationSet: evaluationSetRouter,
+  differential: differentialRouter,
 });
 
 export type AppRouter = typeof appRouter;

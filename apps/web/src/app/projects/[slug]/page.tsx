@@ -59,6 +59,9 @@ export default async function ProjectPage({ params }: Props) {
           <Link className="button" href={`/projects/${slug}/review`}>
             Review queue
           </Link>
+          <Link className="button" href={`/projects/${slug}/differential`}>
+            Differential
+          </Link>
           <Link className="button primary" href={`/projects/${slug}/cells`}>
             Label cells
           </Link>

@@ -1,0 +1,1 @@
+CREATE INDEX "review_queue_item_open_order_idx" ON "review_queue_item" USING btree ("project_id","kind","priority" DESC NULLS FIRST,"id") WHERE "review_queue_item"."status" in ('pending', 'claimed');
