@@ -1,6 +1,7 @@
 import { createCallerFactory, router } from "./init";
 import { accountRouter } from "./routers/account";
 import { adminRouter } from "./routers/admin";
+import { agreementRouter } from "./routers/agreement";
 import { cellRouter } from "./routers/cell";
 import { datasetRouter } from "./routers/dataset";
 import { evaluationSetRouter } from "./routers/evaluation-set";
@@ -29,6 +30,7 @@ export const appRouter = router({
   admin: adminRouter,
   reading: readingRouter,
   evaluationSet: evaluationSetRouter,
+  agreement: agreementRouter,
 });
 
 export type AppRouter = typeof appRouter;
