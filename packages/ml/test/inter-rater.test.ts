@@ -223,9 +223,12 @@ describe("many readers", () => {
     expect(r.fleissKappa.value).toBeCloseTo(0.21, 2);
     expect(r.fleissKappa.ci95!.lower).toBeLessThan(r.fleissKappa.value!);
     expect(r.fleissKappa.ci95!.upper).toBeGreaterThan(r.fleissKappa.value!);
-    // Same seed, same interval; another seed, (almost surely) another one.
-    expect(computeMultiRaterAgreement(fleiss).fleissKappa).toEqual(r.fleissKappa);
-    expect(computeMultiRaterAgreement(fleiss, { seed: 7 }).fleissKappa.ci95).not.toEqual(r.fleissKappa.ci95);
+    // Jackknife SE, brute force: leave each item out in turn, SE^2 = (N-1)/N sum (theta_(i) - mean)^2.
+    const leftOut = fleiss.map((_, i) => computeMultiRaterAgreement(fleiss.filter((_, j) => j !== i)).fleissKappa.value!);
+    const mean = leftOut.reduce((a, b) => a + b, 0) / 10;
+    const se = Math.sqrt((9 / 10) * leftOut.reduce((a, v) => a + (v - mean) ** 2, 0));
+    expect(r.fleissKappa.se).toBeCloseTo(se, 12);
+    expect(r.fleissKappa.ci95!.lower).toBeCloseTo(r.fleissKappa.value! - Z_95 * se, 12);
     // Class 1: pairs agreeing 0+0+0+0+2+42+6+2+30+0 = 82 of sum n_i1 (14-1) = 20*13 = 260.
     expect(r.perClass[0]).toBeCloseTo(82 / 260, 12);
   });
@@ -243,10 +246,15 @@ describe("many readers", () => {
         for (let i = 0; i < c; i++) items.push([0, 1, 2].map((k) => (k === a ? 1 : 0) + (k === b ? 1 : 0)));
       }),
     );
-    const r = computeMultiRaterAgreement(items, { resamples: 200 });
+    const r = computeMultiRaterAgreement(items);
     // Scott's pi: pooled shares (23, 22, 15)/60, p_e = (529 + 484 + 225)/3600 = 1238/3600; pi = (.8 - p_e)/(1 - p_e).
     const pe = 1238 / 3600;
     expect(r.fleissKappa.value).toBeCloseTo((0.8 - pe) / (1 - pe), 12);
+    // 30 items but only 7 distinct count profiles: the jackknife over profiles equals the one over items.
+    const leftOut = items.map((_, i) => computeMultiRaterAgreement(items.filter((_, j) => j !== i)).ac1.value!);
+    const mean = leftOut.reduce((a, b) => a + b, 0) / items.length;
+    const se = Math.sqrt(((items.length - 1) / items.length) * leftOut.reduce((a, v) => a + (v - mean) ** 2, 0));
+    expect(r.ac1.se).toBeCloseTo(se, 12);
     expect(r.ac1.value).toBeCloseTo(3398 / 4838, 12);
     const pairwise = computeSpecificAgreement(t);
     r.perClass.forEach((v, k) => expect(v).toBeCloseTo(pairwise[k]!, 12));
@@ -261,11 +269,19 @@ describe("many readers", () => {
     const perfect = computeMultiRaterAgreement([
       [3, 0],
       [0, 2],
+      [2, 0],
+      [0, 3],
       [1, 0],
     ]);
-    expect(perfect.items).toBe(2);
+    expect(perfect.items).toBe(4);
     expect(perfect.fleissKappa.value).toBe(1);
     expect(perfect.fleissKappa.ci95).toEqual({ lower: 1, upper: 1 });
+    // Leaving out either item leaves one class only, where kappa is undefined: a value but no interval.
+    const two = computeMultiRaterAgreement([
+      [3, 0],
+      [0, 2],
+    ]);
+    expect(two.fleissKappa).toEqual({ value: 1, se: null, ci95: null });
     expect(() => computeMultiRaterAgreement([[1, 0], [1]])).toThrow(/one count per class/);
   });
 });

@@ -43,8 +43,6 @@ export type AgreementInput = {
   project: Pick<Project, "id" | "schemeId" | "currentModelVersionId">;
   /** Only cells of this dataset (one of the project's, else NOT_FOUND). */
   datasetId?: string;
-  /** Bootstrap resamples for the overall intervals (default 1000). */
-  resamples?: number;
 };
 
 /** postgres-js returns the rows as an array, PGlite as { rows }. */
@@ -160,7 +158,7 @@ export async function getAgreementSummary(db: DbOrTx, input: AgreementInput): Pr
     counts[classIndex.get(r.classId)!]! += r.n;
     perCell.set(r.cellId, counts);
   }
-  const multi = computeMultiRaterAgreement([...perCell.values()], { resamples: input.resamples });
+  const multi = computeMultiRaterAgreement([...perCell.values()]);
   const kappas = pairs.map((p) => p.agreement.kappa.value).filter((k): k is number => k !== null);
 
   return {

@@ -12,7 +12,6 @@ export {
   type AgreementEstimate,
   type Interval,
   type MultiRaterAgreement,
-  type MultiRaterOptions,
   type PairAgreement,
 } from "./inter-rater";
 export { computePerClassMetrics } from "./per-class";

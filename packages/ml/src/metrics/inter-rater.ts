@@ -144,18 +144,6 @@ export function computePairAgreement(confusion: readonly (readonly number[])[], 
   };
 }
 
-/** Fixed-seed 32-bit PRNG (mulberry32): the same data always gives the same bootstrap interval. */
-function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type MultiRaterPoint = { observed: number; fleissKappa: number | null; ac1: number | null };
 
 /** Point estimates from per-item class counts; items must already have >= 2 ratings each. */
@@ -201,13 +189,6 @@ export type MultiRaterAgreement = {
   perClass: (number | null)[];
 };
 
-export type MultiRaterOptions = {
-  /** Bootstrap resamples of items for the intervals (default 1000; 0 = no interval). */
-  resamples?: number;
-  /** PRNG seed, so the interval is reproducible (default 1). */
-  seed?: number;
-};
-
 /**
  * Agreement among any number of readers from per-item class counts (counts[item][class] = how many
  * readers put the item in that class). Items may have different numbers of readers (Fleiss' kappa
@@ -215,10 +196,12 @@ export type MultiRaterOptions = {
  * share of ratings, kappa = (mean P_i - sum p_k^2) / (1 - sum p_k^2)); with two readers per item it is
  * Scott's pi, not Cohen's kappa. Gwet's multi-rater AC1 uses the same observed agreement with
  * p_e = 1/(q-1) sum_k pi_k (1 - pi_k), pi_k = mean over items of n_ik / m_i; with two readers per item
- * it equals the two-reader AC1. The 95 % intervals are percentile intervals of a seeded bootstrap
- * over items (Fleiss' own closed-form SE holds only under the null of no agreement).
+ * it equals the two-reader AC1. Standard errors: delete-one jackknife over items,
+ * SE^2 = (N-1)/N sum_i (theta_(i) - mean theta_(.))^2, with a Wald interval clipped to [-1, 1] (Fleiss'
+ * own closed-form SE holds only under the null of no agreement). Deterministic, and cheap however many
+ * items: items with equal counts share one leave-one-out value.
  */
-export function computeMultiRaterAgreement(counts: readonly (readonly number[])[], options: MultiRaterOptions = {}): MultiRaterAgreement {
+export function computeMultiRaterAgreement(counts: readonly (readonly number[])[], z = Z_95): MultiRaterAgreement {
   const q = counts[0]?.length ?? 0;
   for (const row of counts) {
     if (row.length !== q) throw new RangeError("computeMultiRaterAgreement: every item needs one count per class");
@@ -238,37 +221,42 @@ export function computeMultiRaterAgreement(counts: readonly (readonly number[])[
   });
   if (rated.length === 0) return { items: 0, observed: null, fleissKappa: undefinedEstimate, ac1: undefinedEstimate, perClass };
 
-  const point = computeMultiRaterPoint(
-    rated,
-    rated.map(() => 1),
-  );
-  const resamples = options.resamples ?? 1000;
-  const random = createRandom(options.seed ?? 1);
-  const kappas: number[] = [];
-  const ac1s: number[] = [];
-  const weights = new Array<number>(rated.length);
-  for (let b = 0; b < resamples; b++) {
-    weights.fill(0);
-    for (let i = 0; i < rated.length; i++) weights[Math.floor(random() * rated.length)]! += 1;
-    const r = computeMultiRaterPoint(rated, weights);
-    if (r.fleissKappa !== null) kappas.push(r.fleissKappa);
-    if (r.ac1 !== null) ac1s.push(r.ac1);
+  // Items with the same counts are interchangeable: work on distinct profiles with multiplicities.
+  const profiles = new Map<string, { row: readonly number[]; n: number }>();
+  for (const row of rated) {
+    const key = row.join(",");
+    const p = profiles.get(key);
+    if (p) p.n += 1;
+    else profiles.set(key, { row, n: 1 });
   }
-  const toEstimate = (value: number | null, draws: number[]): AgreementEstimate => {
+  const rows = [...profiles.values()].map((p) => p.row);
+  const multiplicity = [...profiles.values()].map((p) => p.n);
+  const point = computeMultiRaterPoint(rows, multiplicity);
+  // Delete-one jackknife over items: leaving out any item of a profile gives the same estimate, so
+  // there are only as many distinct leave-one-out values as profiles.
+  const n = rated.length;
+  const jackknife = (pick: (r: MultiRaterPoint) => number | null, value: number | null): AgreementEstimate => {
     if (value === null) return undefinedEstimate;
-    // Resamples where the coefficient is undefined (one class only) are left out of the interval.
-    if (draws.length < 2) return { value, se: null, ci95: null };
-    draws.sort((a, b) => a - b);
-    const mean = draws.reduce((a, b) => a + b, 0) / draws.length;
-    const se = Math.sqrt(draws.reduce((a, d) => a + (d - mean) ** 2, 0) / (draws.length - 1));
-    const at = (share: number) => draws[Math.min(draws.length - 1, Math.max(0, Math.round(share * (draws.length - 1))))]!;
-    return { value, se, ci95: { lower: at(0.025), upper: at(0.975) } };
+    if (n < 2) return { value, se: null, ci95: null };
+    const leftOut = multiplicity.map((_, j) =>
+      pick(
+        computeMultiRaterPoint(
+          rows,
+          multiplicity.map((m, i) => (i === j ? m - 1 : m)),
+        ),
+      ),
+    );
+    // Leaving out an item can make the coefficient undefined (one class left): no interval then.
+    if (leftOut.some((v) => v === null)) return { value, se: null, ci95: null };
+    const mean = leftOut.reduce((acc: number, v, j) => acc + v! * multiplicity[j]!, 0) / n;
+    const variance = ((n - 1) / n) * leftOut.reduce((acc: number, v, j) => acc + multiplicity[j]! * (v! - mean) ** 2, 0);
+    return toWaldEstimate(value, variance, z);
   };
   return {
     items: rated.length,
     observed: point.observed,
-    fleissKappa: toEstimate(point.fleissKappa, kappas),
-    ac1: toEstimate(point.ac1, ac1s),
+    fleissKappa: jackknife((r) => r.fleissKappa, point.fleissKappa),
+    ac1: jackknife((r) => r.ac1, point.ac1),
     perClass,
   };
 }

@@ -14,6 +14,11 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
   return { title: `Agreement · ${(await params).slug}` };
 }
 
+/** "[0.21, 0.89]", or N/A without an interval. */
+function formatInterval(e: AgreementEstimate): string {
+  return e.ci95 ? `[${formatMetric(e.ci95.lower, 2)}, ${formatMetric(e.ci95.upper, 2)}]` : "N/A";
+}
+
 /** "0.548 [0.21, 0.89]", or N/A when the coefficient is undefined. */
 function formatEstimate(e: AgreementEstimate): string {
   if (e.value === null) return "N/A";
@@ -87,7 +92,7 @@ export default async function AgreementPage({ params, searchParams }: Props) {
         truth and adjudications are not readings. Cohen&rsquo;s kappa corrects for chance from each reader&rsquo;s own class shares and
         drops when one class dominates (as neutrophils do in a differential) even when readers almost always agree; Gwet&rsquo;s AC1 beside
         it does not. Pair intervals: large-sample standard errors (Fleiss, Cohen &amp; Everitt 1969 for kappa; Gwet 2008 for AC1), rough
-        below a few dozen cells. Overall intervals: bootstrap over cells (1,000 resamples, fixed seed).
+        below a few dozen cells. Overall intervals: delete-one jackknife over cells.
       </p>
 
       <div className="stat-cards" data-testid="agreement-summary">
@@ -95,11 +100,16 @@ export default async function AgreementPage({ params, searchParams }: Props) {
         <Stat label="Cells read twice or more" value={String(s.overall.items)} />
         <Stat
           label="Fleiss' kappa (all readers)"
-          value={formatEstimate(s.overall.fleissKappa)}
-          hint={`mean pairwise Cohen's kappa ${formatMetric(s.overall.meanPairwiseKappa)}`}
+          value={formatMetric(s.overall.fleissKappa.value)}
+          hint={`95 % CI ${formatInterval(s.overall.fleissKappa)} · mean pairwise Cohen's kappa ${formatMetric(s.overall.meanPairwiseKappa)}`}
           testId="overall-kappa"
         />
-        <Stat label="Gwet's AC1 (all readers)" value={formatEstimate(s.overall.ac1)} testId="overall-ac1" />
+        <Stat
+          label="Gwet's AC1 (all readers)"
+          value={formatMetric(s.overall.ac1.value)}
+          hint={`95 % CI ${formatInterval(s.overall.ac1)}`}
+          testId="overall-ac1"
+        />
         <Stat label="Observed agreement" value={formatPercent(s.overall.observed)} hint="share of agreeing reader pairs per cell" />
         <Stat label="Awaiting adjudication" value={String(s.awaitingAdjudication)} testId="awaiting-adjudication" />
       </div>
