@@ -497,6 +497,13 @@ export const procedureTable: Record<string, Row> = {
     cross: { input: (c) => ({ ...A(c), datasetId: c.f.otherDatasetId }) },
   },
 
+  // Leads and admins only: annotators and reviewers never see colleagues' agreement scores.
+  "agreement.summary": {
+    gate: "lead",
+    own: { input: (c) => ({ ...A(c), datasetId: c.f.cropDatasetId }) },
+    // Another project's dataset is NOT_FOUND under project A, for system admins too.
+    cross: { input: async (c) => ({ ...A(c), datasetId: (await otherProjectDataset(c)).id }) },
+  },
   "evaluationSet.summary": { gate: "annotator", own: { input: A }, cross: noIds("takes no id") },
   // Project A's set is drawn before each call: a second draw, and an extension to the share it already holds, are CONFLICT.
   "evaluationSet.draw": {

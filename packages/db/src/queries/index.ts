@@ -20,3 +20,4 @@ export * from "./users";
 export * from "./work-queue";
 export * from "./evaluation-set";
 export * from "./differential";
+export * from "./agreement";

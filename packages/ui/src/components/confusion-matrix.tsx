@@ -11,13 +11,17 @@ export type ConfusionMatrixProps = {
   title?: string;
   /** Side of one cell in px (default 44). */
   cellSize?: number;
+  /** Axis titles and the words tooltips use for a row and a column (e.g. two readers' names). */
+  axes?: { rows: string; columns: string; row: string; column: string };
 };
+
+const modelAxes = { rows: "True class", columns: "Predicted class", row: "true", column: "predicted" };
 
 /**
  * A confusion-matrix heat map: rows are true classes, columns predicted ones, each cell coloured by its
  * share of the row (so rare classes are as readable as common ones) and labelled with its count.
  */
-export function ConfusionMatrix({ matrix, classes, title = "Confusion matrix", cellSize = 44 }: ConfusionMatrixProps) {
+export function ConfusionMatrix({ matrix, classes, title = "Confusion matrix", cellSize = 44, axes = modelAxes }: ConfusionMatrixProps) {
   const k = classes.length;
   const shares = rowNormalise(matrix);
   const labelWidth = Math.max(40, ...classes.map((c) => approxTextWidth(c.label, 12))) + 10;
@@ -39,14 +43,18 @@ export function ConfusionMatrix({ matrix, classes, title = "Confusion matrix", c
       label={title}
       width={width}
       height={height}
-      description={`Rows are the true classes and columns the predicted classes; colour is the share of the row, numbers are counts. ${correct} of ${total} correct.`}
+      description={
+        axes === modelAxes
+          ? `Rows are the true classes and columns the predicted classes; colour is the share of the row, numbers are counts. ${correct} of ${total} correct.`
+          : `Rows: ${axes.rows}; columns: ${axes.columns}; colour is the share of the row, numbers are counts. ${correct} of ${total} on the diagonal.`
+      }
     >
       {/* axis titles */}
       <text x={10} y={top + grid / 2} fontSize={11} fill="#5f6b7a" textAnchor="middle" transform={`rotate(-90 10 ${top + grid / 2})`}>
-        True class
+        {axes.rows}
       </text>
       <text x={left + grid / 2} y={height - 4} fontSize={11} fill="#5f6b7a" textAnchor="middle">
-        Predicted class
+        {axes.columns}
       </text>
       <text x={left + grid + 8} y={top - 0} fontSize={10} fill="#5f6b7a" dominantBaseline="hanging">
         n
@@ -89,7 +97,7 @@ export function ConfusionMatrix({ matrix, classes, title = "Confusion matrix", c
                     stroke={i === j ? "#1d2330" : "#ffffff"}
                     strokeWidth={i === j ? 1.5 : 1}
                   >
-                    <title>{`true ${from}, predicted ${to}: ${count} (${rowSum > 0 ? Math.round(share * 100) : 0}% of ${from})`}</title>
+                    <title>{`${axes.row} ${from}, ${axes.column} ${to}: ${count} (${rowSum > 0 ? Math.round(share * 100) : 0}% of ${from})`}</title>
                   </rect>
                   <text
                     x={x + cellSize / 2}

@@ -1,6 +1,7 @@
 import { createCallerFactory, router } from "./init";
 import { accountRouter } from "./routers/account";
 import { adminRouter } from "./routers/admin";
+import { agreementRouter } from "./routers/agreement";
 import { cellRouter } from "./routers/cell";
 import { datasetRouter } from "./routers/dataset";
 import { differentialRouter } from "./routers/differential";
@@ -31,6 +32,7 @@ export const appRouter = router({
   reading: readingRouter,
   evaluationSet: evaluationSetRouter,
   differential: differentialRouter,
+  agreement: agreementRouter,
 });
 
 export type AppRouter = typeof appRouter;

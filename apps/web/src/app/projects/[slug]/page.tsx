@@ -62,6 +62,11 @@ export default async function ProjectPage({ params }: Props) {
           <Link className="button" href={`/projects/${slug}/differential`}>
             Differential
           </Link>
+          {canTrain ? (
+            <Link className="button" href={`/projects/${slug}/agreement`} data-testid="agreement-link">
+              Agreement
+            </Link>
+          ) : null}
           <Link className="button primary" href={`/projects/${slug}/cells`}>
             Label cells
           </Link>

@@ -29,6 +29,11 @@ export default async function ReviewPage({ params }: Props) {
         <Link className="button" href={`/projects/${slug}/models`}>
           Models
         </Link>
+        {project.role === "lead" || project.role === "admin" ? (
+          <Link className="button" href={`/projects/${slug}/agreement`}>
+            Agreement
+          </Link>
+        ) : null}
       </div>
       <p className="muted small">
         The most uncertain cells from the last &ldquo;Predict &amp; rank&rdquo; run, most uncertain first. Open the reader to claim and
