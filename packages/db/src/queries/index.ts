@@ -19,3 +19,4 @@ export * from "./training-set";
 export * from "./users";
 export * from "./work-queue";
 export * from "./evaluation-set";
+export * from "./al-rounds";
