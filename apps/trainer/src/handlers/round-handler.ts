@@ -7,7 +7,9 @@ import {
   listRoundPool,
   listTrainingCells,
   maybeEnqueueFineTune,
+  partitionTrainingCells,
   withJobLease,
+  type TrainingCell,
 } from "@hemaloop/db";
 import { roundPayloadSchema, type RoundJobResult } from "@hemaloop/ml/contracts";
 import type { BackendPreference } from "@hemaloop/ml";
@@ -43,9 +45,17 @@ export function createRoundHandler(deps: RoundDeps): JobHandler {
     const loadStart = performance.now();
     const cells = await listRoundPool(ctx.db, { projectId: proj.id, schemeId: scheme.id, modelVersionId: mv.id });
     const classIndex = new Map(scheme.classes.map((c, i) => [c.id, i]));
-    const labels: RoundLabel[] = (await listTrainingCells(ctx.db, proj.id))
-      .filter((c) => c.verified && classIndex.has(c.classId))
-      .map((c) => ({ cellId: c.cellId, classIndex: classIndex.get(c.classId)!, inEvaluationSet: c.inEvaluationSet }));
+    // The same partition a train job uses: cells sharing a patient/smear/image with the evaluation set train nothing.
+    const partition = partitionTrainingCells(await listTrainingCells(ctx.db, proj.id));
+    const toLabel = (c: TrainingCell, inEvaluationSet: boolean): RoundLabel => ({
+      cellId: c.cellId,
+      classIndex: classIndex.get(c.classId)!,
+      inEvaluationSet,
+    });
+    const labels: RoundLabel[] = [
+      ...partition.trainable.filter((c) => c.verified && classIndex.has(c.classId)).map((c) => toLabel(c, false)),
+      ...partition.evaluation.filter((c) => classIndex.has(c.classId)).map((c) => toLabel(c, true)),
+    ];
     const load = seconds(loadStart);
 
     await ensureMlBackend(deps.tfBackend);
