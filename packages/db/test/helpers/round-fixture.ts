@@ -12,7 +12,7 @@ import { createCells } from "./fixtures";
  * A pbc-8 project of `n` cells with a published model whose predictions carry synthetic embeddings:
  * cell i belongs to class i % 8 and its embedding sits near that class's centre (plus a seeded
  * jitter, so no two are duplicates). The first `labelled` cells get Alice's human label of their
- * class; of those, every fourth joins the frozen evaluation set.
+ * class; of those, every fifth joins the frozen evaluation set.
  */
 export async function createRoundProject(
   db: Db,
@@ -71,7 +71,7 @@ export async function createRoundProject(
       expectedVersion: null,
       actorId: f.alice.id,
     });
-    if (i % 4 === 3) evaluationIds.push(f.cellIds[i]!);
+    if (i % 5 === 4) evaluationIds.push(f.cellIds[i]!);
   }
   if (evaluationIds.length > 0) await db.insert(evaluationSetCell).values(evaluationIds.map((cellId) => ({ projectId: p.id, cellId })));
   return { ...f, project: p, model: mv, evaluationIds, lead: { projectId: p.id, actorId: f.alice.id }, classOf };
