@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, exists, gt, inArray, isNotNull, isNull, max, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
-import { alRound, cell, image, job, label, prediction, projectDataset, reviewQueueItem } from "../schema";
+import { alRound, cell, image, job, label, modelSnapshotItem, prediction, projectDataset, reviewQueueItem } from "../schema";
 import { isEvaluationCell } from "./evaluation-set";
 
 export type AlRound = typeof alRound.$inferSelect;
@@ -165,4 +165,23 @@ export async function getLatestTrainJobAt(db: DbOrTx, projectId: string): Promis
     .orderBy(desc(job.createdAt))
     .limit(1);
   return row?.at ?? null;
+}
+
+/**
+ * Whether two model versions were scored on the same cells: each one's test split (the frozen
+ * evaluation set at its training time) from its snapshot. `onlyA` / `onlyB` count cells one has and
+ * the other lacks (the set grows only by explicit extension, so usually onlyA = 0, onlyB = added).
+ */
+export async function compareTestSplits(
+  db: DbOrTx,
+  input: { modelA: string; modelB: string },
+): Promise<{ same: boolean; shared: number; onlyA: number; onlyB: number }> {
+  const rows = await db
+    .select({ modelVersionId: modelSnapshotItem.modelVersionId, cellId: modelSnapshotItem.cellId })
+    .from(modelSnapshotItem)
+    .where(and(inArray(modelSnapshotItem.modelVersionId, [input.modelA, input.modelB]), eq(modelSnapshotItem.split, "test")));
+  const a = new Set(rows.filter((r) => r.modelVersionId === input.modelA).map((r) => r.cellId));
+  const b = new Set(rows.filter((r) => r.modelVersionId === input.modelB).map((r) => r.cellId));
+  const shared = [...a].filter((id) => b.has(id)).length;
+  return { same: shared === a.size && shared === b.size, shared, onlyA: a.size - shared, onlyB: b.size - shared };
 }

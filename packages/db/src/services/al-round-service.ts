@@ -157,6 +157,24 @@ export async function failRound(db: DbOrTx, input: { roundId: string; error: str
 
 export type FineTuneDecision = { newLabels: number; threshold: number; jobId: string | null; reason: string };
 
+/** New verified labels since the current model or the last train job (whichever is later), and the project's threshold. */
+export async function getFineTuneState(
+  db: DbOrTx,
+  projectId: string,
+): Promise<{ newLabels: number; threshold: number; hasModel: boolean } | null> {
+  const [p] = await db.select().from(project).where(eq(project.id, projectId));
+  if (!p) return null;
+  const threshold = p.settings.fineTuneEveryLabels ?? ROUND_DEFAULTS.fineTuneEveryLabels;
+  const [mv] = p.currentModelVersionId
+    ? await db.select({ createdAt: modelVersion.createdAt }).from(modelVersion).where(eq(modelVersion.id, p.currentModelVersionId))
+    : [];
+  const lastTrain = await getLatestTrainJobAt(db, projectId);
+  const since =
+    [mv?.createdAt ?? null, lastTrain].filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
+  const newLabels = await countVerifiedLabelsSince(db, { projectId, schemeId: p.schemeId, since });
+  return { newLabels, threshold, hasModel: p.currentModelVersionId !== null };
+}
+
 /**
  * The slow path of the loop: once `fineTuneEveryLabels` (project setting, default 200) verified
  * labels arrived since the last train job (or the current model, if newer), queue a full fine-tune of
@@ -164,18 +182,10 @@ export type FineTuneDecision = { newLabels: number; threshold: number; jobId: st
  * locks the project and refuses while a train job is queued or running, so concurrent callers queue one.
  */
 export async function maybeEnqueueFineTune(db: DbOrTx, projectId: string): Promise<FineTuneDecision> {
-  const [p] = await db.select().from(project).where(eq(project.id, projectId));
-  if (!p) return { newLabels: 0, threshold: ROUND_DEFAULTS.fineTuneEveryLabels, jobId: null, reason: "project not found" };
-  const threshold = p.settings.fineTuneEveryLabels ?? ROUND_DEFAULTS.fineTuneEveryLabels;
-  if (!p.currentModelVersionId) return { newLabels: 0, threshold, jobId: null, reason: "no published model to fine-tune" };
-  const [mv] = await db
-    .select({ createdAt: modelVersion.createdAt })
-    .from(modelVersion)
-    .where(eq(modelVersion.id, p.currentModelVersionId));
-  const lastTrain = await getLatestTrainJobAt(db, projectId);
-  const since =
-    [mv?.createdAt ?? null, lastTrain].filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
-  const newLabels = await countVerifiedLabelsSince(db, { projectId, schemeId: p.schemeId, since });
+  const state = await getFineTuneState(db, projectId);
+  if (!state) return { newLabels: 0, threshold: ROUND_DEFAULTS.fineTuneEveryLabels, jobId: null, reason: "project not found" };
+  const { newLabels, threshold } = state;
+  if (!state.hasModel) return { newLabels, threshold, jobId: null, reason: "no published model to fine-tune" };
   if (newLabels < threshold) return { newLabels, threshold, jobId: null, reason: `${newLabels} of ${threshold} new verified labels` };
   try {
     const created = await enqueueRetrainThenPredict(db, { projectId, actorId: null }, {});

@@ -1,6 +1,7 @@
 import { createCallerFactory, router } from "./init";
 import { accountRouter } from "./routers/account";
 import { adminRouter } from "./routers/admin";
+import { alRoundRouter } from "./routers/al-round";
 import { cellRouter } from "./routers/cell";
 import { datasetRouter } from "./routers/dataset";
 import { evaluationSetRouter } from "./routers/evaluation-set";
@@ -29,6 +30,7 @@ export const appRouter = router({
   admin: adminRouter,
   reading: readingRouter,
   evaluationSet: evaluationSetRouter,
+  alRound: alRoundRouter,
 });
 
 export type AppRouter = typeof appRouter;
