@@ -24,6 +24,10 @@ const benches = {
     file: "packages/ml/bench/query-strategies.ts",
     what: "active-learning strategies on 20k x 64 (k = 200), light-head fit and 100k re-score",
   },
+  "al-round": {
+    file: "apps/trainer/bench/al-round.ts",
+    what: "a round after 100 new labels on 100,000 cells with cached 256-d embeddings, through the round job path",
+  },
   "onnx-inference": { file: "packages/ml/bench/onnx-inference.ts", what: "ONNX Runtime vs tfjs inference throughput" },
   "temperature-scaling": { file: "packages/ml/bench/temperature-scaling.ts", what: "calibration before / after temperature scaling" },
   "train-throughput": { file: "packages/ml/bench/train-throughput.ts", what: "training images/s per backend and thread count" },
