@@ -64,9 +64,9 @@ async function openDb(): Promise<{ db: Db; close: () => Promise<void> }> {
     return handle;
   }
   const name = `hemaloop_bench_${Date.now()}_${randomBytes(4).toString("hex")}`;
-  const admin = postgres(args["admin-url"]!, { max: 1, onnotice: () => {} });
+  const admin = postgres(args["admin-url"], { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database "${name}"`);
-  const url = new URL(args["admin-url"]!);
+  const url = new URL(args["admin-url"]);
   url.pathname = `/${name}`;
   const handle = await createDb({ url: url.toString() });
   await handle.migrate();
@@ -101,7 +101,7 @@ try {
   await db.execute(sql`insert into cell (image_id, geometry) select id, 'whole' from image where dataset_id = ${ds.id}::uuid`);
   const cellIds = (await db.execute<{ id: string }>(
     sql`select c.id from cell c join image i on i.id = c.image_id where i.dataset_id = ${ds.id}::uuid order by i.original_name`,
-  )) as unknown;
+  ));
   const ids = (Array.isArray(cellIds) ? cellIds : (cellIds as { rows: Array<{ id: string }> }).rows).map((r: { id: string }) => r.id);
   const mv = await createModelVersion(db, {
     projectId: proj.id,
