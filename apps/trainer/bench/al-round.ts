@@ -99,9 +99,9 @@ try {
     select ${ds.id}::uuid, lpad(to_hex(i), 64, '0'), 'crop', i || '.jpg', 'jpeg', 64, 64, 100, 'images/' || i || '.jpg', 'thumbs/' || i || '.webp'
     from generate_series(1, ${n}) as i`);
   await db.execute(sql`insert into cell (image_id, geometry) select id, 'whole' from image where dataset_id = ${ds.id}::uuid`);
-  const cellIds = (await db.execute<{ id: string }>(
+  const cellIds = await db.execute<{ id: string }>(
     sql`select c.id from cell c join image i on i.id = c.image_id where i.dataset_id = ${ds.id}::uuid order by i.original_name`,
-  ));
+  );
   const ids = (Array.isArray(cellIds) ? cellIds : (cellIds as { rows: Array<{ id: string }> }).rows).map((r: { id: string }) => r.id);
   const mv = await createModelVersion(db, {
     projectId: proj.id,
