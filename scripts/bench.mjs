@@ -32,6 +32,10 @@ const benches = {
     file: "packages/ml/bench/replay-pbc.ts",
     what: "label-budget replay on PBC (5 strategies x 3 repeats), cold-start coverage, rare basophils (1 %) with/without quotas (~40 min)",
   },
+  "al-round": {
+    file: "apps/trainer/bench/al-round.ts",
+    what: "a round after 100 new labels on 100,000 cells with cached 256-d embeddings, through the round job path",
+  },
   "onnx-inference": { file: "packages/ml/bench/onnx-inference.ts", what: "ONNX Runtime vs tfjs inference throughput" },
   "temperature-scaling": { file: "packages/ml/bench/temperature-scaling.ts", what: "calibration before / after temperature scaling" },
   "train-throughput": { file: "packages/ml/bench/train-throughput.ts", what: "training images/s per backend and thread count" },

@@ -8,7 +8,7 @@ describe("TRAINER_JOB_TYPES", () => {
   it("unset: the trainer claims every job type it has a handler for", () => {
     const config = loadTrainerConfig(base);
     expect(config.jobTypes).toBeUndefined();
-    expect(Object.keys(createJobHandlers(config)).sort()).toEqual(["import", "lodocv", "predict", "train"]);
+    expect(Object.keys(createJobHandlers(config)).sort()).toEqual(["import", "lodocv", "predict", "round", "train"]);
   });
 
   it("limits the handlers (and so the claimed types) to the listed ones", () => {

@@ -516,6 +516,25 @@ export const procedureTable: Record<string, Row> = {
     own: { input: async (c) => ({ ...(await withEvaluationSet(c)), fraction: 0.2 }), allowed: "CONFLICT" },
     cross: noIds("takes no id"),
   },
+
+  // A round job of project A is queued first, so every caller who passes the gate gets CONFLICT and no round is added.
+  "alRound.start": {
+    gate: "lead",
+    own: {
+      input: async (c) => {
+        await enqueueJob(c.db, { type: "round", projectId: c.f.projectId, payload: {} });
+        return { ...A(c), strategy: "entropy", batchSize: 10 };
+      },
+      allowed: "CONFLICT",
+    },
+    cross: noIds("takes no id"),
+  },
+  "alRound.list": { gate: "lead", own: { input: A }, cross: noIds("lists project A's own rounds") },
+  "alRound.compare": {
+    gate: "lead",
+    own: { input: (c) => ({ ...A(c), a: c.modelId, b: c.modelId }) },
+    cross: { input: (c) => ({ ...A(c), a: c.modelId, b: c.otherModelId }) },
+  },
 };
 
 /** Whether a caller gets past the procedure's middleware (the service may still refuse). */

@@ -6,6 +6,7 @@ import { createImportHandler } from "./import-handler";
 import { createLodocvHandler } from "./lodocv-handler";
 import { removeModelVersionFiles } from "./model-files";
 import { createPredictHandler } from "./predict-handler";
+import { createRoundHandler } from "./round-handler";
 import { createTrainHandler } from "./train-handler";
 
 /** The job types this trainer runs: all it has handlers for, or those TRAINER_JOB_TYPES names. */
@@ -18,6 +19,7 @@ export function createJobHandlers(
     train: createTrainHandler(deps),
     predict: createPredictHandler(deps),
     lodocv: createLodocvHandler(deps),
+    round: createRoundHandler(deps),
     import: createImportHandler({ storage, maxImagePixels: config.runtime.maxImagePixels }),
   };
   if (!config.jobTypes) return all;

@@ -21,3 +21,4 @@ export * from "./work-queue";
 export * from "./evaluation-set";
 export * from "./differential";
 export * from "./agreement";
+export * from "./al-rounds";

@@ -23,7 +23,7 @@ import { label, labelSource } from "./label";
 import { cellClass, classScheme } from "./scheme";
 
 export const modelStatus = pgEnum("model_status", ["training", "ready", "failed", "rejected"]);
-export const jobType = pgEnum("job_type", ["train", "evaluate", "lodocv", "predict", "import"]);
+export const jobType = pgEnum("job_type", ["train", "evaluate", "lodocv", "predict", "import", "round"]);
 export const jobStatus = pgEnum("job_status", ["queued", "running", "succeeded", "failed", "cancelled"]);
 export const reviewStatus = pgEnum("review_status", ["pending", "claimed", "done", "skipped"]);
 /**

@@ -13,6 +13,8 @@ export type ProjectSettings = {
   blindReading?: boolean;
   defaultBackbone?: string;
   inputSize?: number;
+  /** Active learning: a full fine-tune is queued once this many verified labels arrived since the current model (default 200). */
+  fineTuneEveryLabels?: number;
 };
 
 export const project = pgTable(

@@ -18,3 +18,4 @@ export * from "./reading-service";
 export * from "./import-job-service";
 export * from "./evaluation-set-service";
 export * from "./differential-service";
+export * from "./al-round-service";

@@ -51,6 +51,24 @@ export function encodeEmbedding(vector: ArrayLike<number>, format: EmbeddingForm
   throw new RangeError(`unknown embedding format "${String(format)}"`);
 }
 
+let float16Values: Float32Array | undefined;
+
+/**
+ * Every half float's value by its 16-bit pattern (256 KiB, built once): a round decodes 100,000 x 256
+ * values, and a table lookup is several times faster than decoding each one bit by bit.
+ */
+function float16Table(): Float32Array {
+  if (float16Values) return float16Values;
+  const table = new Float32Array(65536);
+  const view = new DataView(new ArrayBuffer(2));
+  for (let bits = 0; bits < 65536; bits++) {
+    view.setUint16(0, bits, true);
+    table[bits] = getFloat16(view, 0, true);
+  }
+  float16Values = table;
+  return table;
+}
+
 /** Decodes bytes written by encodeEmbedding back to float32. */
 export function decodeEmbedding(bytes: Uint8Array): Float32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -58,7 +76,8 @@ export function decodeEmbedding(bytes: Uint8Array): Float32Array {
   if (tag === TAG.float16) {
     if ((bytes.length - 1) % 2 !== 0) throw new RangeError(`float16 embedding has an odd payload (${bytes.length - 1} bytes)`);
     const out = new Float32Array((bytes.length - 1) / 2);
-    for (let j = 0; j < out.length; j++) out[j] = getFloat16(view, 1 + 2 * j, true);
+    const table = float16Table();
+    for (let j = 0; j < out.length; j++) out[j] = table[bytes[1 + 2 * j]! | (bytes[2 + 2 * j]! << 8)]!;
     return out;
   }
   if (tag === TAG.int8) {

@@ -174,3 +174,41 @@ export const importPayloadSchema = z.object({
 });
 export type ImportPayload = z.output<typeof importPayloadSchema>;
 export type ImportPayloadInput = z.input<typeof importPayloadSchema>;
+
+/**
+ * Query strategies a round may ask for: QUERY_STRATEGIES of the active-learning module (a test keeps
+ * them in step) except "bald", which needs MC-dropout passes that the light head does not have.
+ */
+export const ROUND_STRATEGIES = ["random", "leastConfidence", "margin", "entropy", "coreset", "typiclust", "hybrid"] as const;
+export type RoundStrategy = (typeof ROUND_STRATEGIES)[number];
+
+export const ROUND_DEFAULTS = {
+  strategy: "hybrid" satisfies RoundStrategy,
+  batchSize: 50,
+  maxBatchSize: 2_000,
+  /** Below this many verified labels (or with fewer than two classes) a round picks by typicality, whatever was asked. */
+  coldStartLabels: 20,
+  /** Full fine-tune after this many new verified labels since the current model (project setting fineTuneEveryLabels). */
+  fineTuneEveryLabels: 200,
+} as const;
+
+export const roundStrategySchema = z.enum(ROUND_STRATEGIES);
+/** Class key -> minimum share of the batch; the shares together must fit in one batch. */
+export const roundQuotasSchema = z
+  .record(z.string().min(1).max(100), z.number().min(0).max(1))
+  .refine((q) => Object.values(q).reduce((a, v) => a + v, 0) <= 1 + 1e-9, { message: "quota shares must add up to at most 1" });
+
+/** A round job (job.type "round"): refit the light head on cached embeddings, pick the next batch into the labeling queue. */
+export const roundPayloadSchema = z.object({
+  /** The al_round row this job fills in. */
+  roundId: z.uuid(),
+  /** The model whose cached embeddings are used (the published one when the round was started). */
+  modelVersionId: z.uuid(),
+  strategy: roundStrategySchema.default(ROUND_DEFAULTS.strategy),
+  batchSize: z.number().int().min(1).max(ROUND_DEFAULTS.maxBatchSize).default(ROUND_DEFAULTS.batchSize),
+  quotas: roundQuotasSchema.optional(),
+  seed: z.number().int().default(JOB_DEFAULTS.seed),
+  coldStartLabels: z.number().int().min(0).max(10_000).default(ROUND_DEFAULTS.coldStartLabels),
+});
+export type RoundPayload = z.output<typeof roundPayloadSchema>;
+export type RoundPayloadInput = z.input<typeof roundPayloadSchema>;

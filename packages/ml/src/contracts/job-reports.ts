@@ -163,3 +163,28 @@ export const importJobResultSchema = z.object({
   durationMs: z.number(),
 });
 export type ImportJobResult = z.output<typeof importJobResultSchema>;
+
+/** job.result of a round job (the al_round row holds the same numbers for the learning curve). */
+export const roundJobResultSchema = z.object({
+  roundId: z.string(),
+  number: z.number(),
+  modelVersionId: z.string(),
+  strategy: z.string(),
+  /** typiclust when the round was a cold start; else the strategy asked for. */
+  effectiveStrategy: z.string(),
+  coldStart: z.boolean(),
+  labelsSoFar: z.number(),
+  picked: z.number(),
+  /** Cells of the project with an embedding of this model / without one (those cannot be picked). */
+  cellsWithEmbedding: z.number(),
+  cellsWithoutEmbedding: z.number(),
+  /** Up to 20 ids of cells without an embedding, so a lead can see which (run Predict with "unlabeled only" off to cover them). */
+  cellsWithoutEmbeddingSample: z.array(z.string()),
+  headAccuracy: metric,
+  headBalancedAccuracy: metric,
+  /** Seconds spent: load (database), fit (head), score (every cell), pick (strategy), write (queue). */
+  timings: z.record(z.string(), z.number()),
+  /** The full fine-tune this round queued (new verified labels reached the threshold), if any. */
+  fineTuneJobId: z.string().nullable(),
+});
+export type RoundJobResult = z.input<typeof roundJobResultSchema>;

@@ -2,6 +2,7 @@ import { createCallerFactory, router } from "./init";
 import { accountRouter } from "./routers/account";
 import { adminRouter } from "./routers/admin";
 import { agreementRouter } from "./routers/agreement";
+import { alRoundRouter } from "./routers/al-round";
 import { cellRouter } from "./routers/cell";
 import { datasetRouter } from "./routers/dataset";
 import { differentialRouter } from "./routers/differential";
@@ -33,6 +34,7 @@ export const appRouter = router({
   evaluationSet: evaluationSetRouter,
   differential: differentialRouter,
   agreement: agreementRouter,
+  alRound: alRoundRouter,
 });
 
 export type AppRouter = typeof appRouter;

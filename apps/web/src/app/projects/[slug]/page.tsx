@@ -52,6 +52,11 @@ export default async function ProjectPage({ params }: Props) {
             Models
           </Link>
           {canTrain ? (
+            <Link className="button" href={`/projects/${slug}/rounds`} data-testid="rounds-link">
+              Rounds
+            </Link>
+          ) : null}
+          {canTrain ? (
             <Link className="button" href={`/projects/${slug}/upload`} data-testid="upload-link">
               Upload images
             </Link>
