@@ -88,7 +88,10 @@ test("draw a box on a field, label it with a class key, reload, move it, undo", 
   await expect(page.getByTestId("draw-class")).not.toContainText("unlabelled");
   const drawClass = (await page.getByTestId("draw-class").textContent())!.replace("New cells:", "").trim();
   await page.keyboard.press("b");
-  const second = await imageToPage(page, 300, 20);
+  // The row click above zoomed the view onto the restored cell (focusCell): a fixed image spot such as
+  // (300, 20) is now off screen and the drag never reaches the canvas. Draw just right of that cell,
+  // which is in view whatever the zoom.
+  const second = await imageToPage(page, bx + bw + 4, by);
   await page.mouse.move(second.x, second.y);
   await page.mouse.down();
   await page.mouse.move(second.x + 40, second.y + 40, { steps: 4 });
