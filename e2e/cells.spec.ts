@@ -1,13 +1,21 @@
 import { expect, test } from "@playwright/test";
 import { demoProject, logins, signIn } from "./helpers";
 
+/** The demo seed's crop dataset (packages/db/src/seed/seed-demo.ts, DEMO_PBC). */
+const DEMO_PBC_DATASET = "pbc-demo";
+
 test("the cells page shows thumbnails that load, with class chips", async ({ page }) => {
+  // Scoped to the demo's own crop dataset (40 crops, one page): other specs upload more crops into the project.
   await signIn(page, logins.annotator, `/projects/${demoProject}/cells?kind=crop`);
+  const filter = page.getByRole("form", { name: "Filter cells" });
+  await filter.getByLabel("Dataset").selectOption({ label: DEMO_PBC_DATASET });
+  await filter.getByRole("button", { name: "Apply" }).click();
+  await expect(page).toHaveURL(/[?&]dataset=/);
+  await expect(filter).toContainText("40 cells");
   const grid = page.getByTestId("cell-grid");
   await expect(grid).toBeVisible();
   const thumbs = grid.getByTestId("cell-thumb");
-  await expect(thumbs.first()).toBeVisible();
-  expect(await thumbs.count()).toBe(40);
+  await expect(thumbs).toHaveCount(40);
 
   // Every thumbnail in view decoded to real pixels (served through /api/files with the session).
   const firstRow = thumbs.locator("nth=0");

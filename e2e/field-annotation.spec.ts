@@ -81,4 +81,25 @@ test("draw a box on a field, label it with a class key, reload, move it, undo", 
   await page.keyboard.press("Control+z");
   await waitSaved(page);
   await expect(row).toHaveCount(1);
+
+  // Nothing selected: class key "2" picks the class new cells get; the next box is saved with it in one call.
+  await expect(page.getByTestId("field-canvas")).toHaveAttribute("data-selected-id", "");
+  await page.keyboard.press("2");
+  await expect(page.getByTestId("draw-class")).not.toContainText("unlabelled");
+  const drawClass = (await page.getByTestId("draw-class").textContent())!.replace("New cells:", "").trim();
+  await page.keyboard.press("b");
+  // The row click above zoomed the view onto the restored cell (focusCell): a fixed image spot such as
+  // (300, 20) is now off screen and the drag never reaches the canvas. Draw just right of that cell,
+  // which is in view whatever the zoom.
+  const second = await imageToPage(page, bx + bw + 4, by);
+  await page.mouse.move(second.x, second.y);
+  await page.mouse.down();
+  await page.mouse.move(second.x + 40, second.y + 40, { steps: 4 });
+  await page.mouse.up();
+  await expect(rows).toHaveCount(before + 2);
+  await waitSaved(page);
+  const secondId = await page.getByTestId("field-canvas").getAttribute("data-selected-id");
+  expect(secondId).not.toBe(cellId);
+  await page.reload();
+  await expect(page.locator(`[data-cell-id="${secondId}"]`)).toContainText(drawClass);
 });

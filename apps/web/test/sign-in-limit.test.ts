@@ -1,7 +1,7 @@
 import { signInAttempt } from "@hemaloop/db/schema";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, describeEachDb, type TestDb } from "../../../packages/db/test/helpers/test-db";
-import { clientAddress, createSignInLimiter } from "../src/server/sign-in-limit";
+import { clientAddress, createSignInLimiter, describeSignInLock } from "../src/server/sign-in-limit";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,4 +48,15 @@ it("reads the client address from forwarding headers", () => {
   expect(clientAddress(new Headers({ "x-forwarded-for": "203.0.113.5, 10.0.0.1" }))).toBe("203.0.113.5");
   expect(clientAddress(new Headers({ "x-real-ip": "203.0.113.6" }))).toBe("203.0.113.6");
   expect(clientAddress(new Headers())).toBeNull();
+});
+
+describe("describeSignInLock", () => {
+  it("says how long to wait, rounded up: seconds under a minute, then whole minutes", () => {
+    expect(describeSignInLock(1)).toBe("Too many failed sign-ins. Try again in 1 second.");
+    expect(describeSignInLock(19.2)).toBe("Too many failed sign-ins. Try again in 20 seconds.");
+    expect(describeSignInLock(60)).toBe("Too many failed sign-ins. Try again in 1 minute.");
+    expect(describeSignInLock(61)).toBe("Too many failed sign-ins. Try again in 2 minutes.");
+    expect(describeSignInLock(900)).toBe("Too many failed sign-ins. Try again in 15 minutes.");
+    expect(describeSignInLock(0)).toBe("Too many failed sign-ins. Try again in 1 second.");
+  });
 });

@@ -70,3 +70,14 @@ export function clientAddress(headers: Headers): string | null {
   const ip = forwarded || headers.get("x-real-ip")?.trim();
   return ip ? ip.slice(0, 100) : null;
 }
+
+/**
+ * "Too many failed sign-ins" with how long to wait, rounded up so the try after the wait is not refused
+ * again: seconds under a minute, else whole minutes.
+ */
+export function describeSignInLock(retryAfterSeconds: number): string {
+  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  const wait =
+    seconds < 60 ? `${seconds} second${seconds === 1 ? "" : "s"}` : `${Math.ceil(seconds / 60)} minute${seconds <= 60 ? "" : "s"}`;
+  return `Too many failed sign-ins. Try again in ${wait}.`;
+}

@@ -1,9 +1,11 @@
 "use server";
 
 import { AuthError, CredentialsSignin } from "next-auth";
+import { headers } from "next/headers";
 import { ACCOUNT_DISABLED_CODE, OIDC_PROVIDER_ID, RATE_LIMITED_CODE } from "../../auth.config";
 import { signIn } from "../../auth";
 import { safeCallbackUrl } from "../../server/callback-url";
+import { clientAddress, describeSignInLock, getSignInLimiter } from "../../server/sign-in-limit";
 
 export type SignInState = { error: string | null; email: string };
 
@@ -25,7 +27,9 @@ export async function signInAction(_prev: SignInState, formData: FormData): Prom
       return { error: "Your account has been disabled. Ask your administrator to enable it.", email };
     }
     if (error instanceof CredentialsSignin && error.code === RATE_LIMITED_CODE) {
-      return { error: "Too many failed sign-ins. Wait a few minutes, then try again.", email };
+      // Auth.js passes on only the code: read the wait again (check() consumes nothing).
+      const gate = await (await getSignInLimiter()).check(email, clientAddress(await headers()));
+      return { error: describeSignInLock(gate.allowed ? 1 : gate.retryAfterSeconds), email };
     }
     if (error instanceof AuthError) {
       return { error: error.type === "CredentialsSignin" ? "Wrong email or password." : "Sign-in failed. Try again.", email };

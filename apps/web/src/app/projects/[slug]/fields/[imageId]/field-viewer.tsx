@@ -107,6 +107,8 @@ export function FieldViewer({ projectId, imageId, dziUrl, imageSize, cells: init
   const deleted = useRef(new Map<string, EditorCell>());
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [tool, setTool] = useState<FieldTool>("select");
+  // The class new cells are drawn with (one create call saves cell and label); null = unlabelled.
+  const [drawClassId, setDrawClassId] = useState<string | null>(null);
   const [pending, setPending] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -199,8 +201,15 @@ export function FieldViewer({ projectId, imageId, dziUrl, imageSize, cells: init
 
   const createCell = (shape: DrawnShape) =>
     enqueue(async () => {
-      const { cell } = await client.fieldCell.create.mutate({ projectId, imageId, shape, classId: null });
+      const { cell, label } = await client.fieldCell.create.mutate({ projectId, imageId, shape, classId: drawClassId });
       applyServerCell(cell);
+      if (label) {
+        const mine = { classId: label.classId, version: label.version };
+        setCells((m) => {
+          const c = m.get(cell.id);
+          return c ? new Map(m).set(cell.id, { ...c, mine }) : m;
+        });
+      }
       setSelectedId(cell.id);
       history.current = recordEdit(history.current, { kind: "create", cellId: cell.id });
     });
@@ -252,10 +261,16 @@ export function FieldViewer({ projectId, imageId, dziUrl, imageSize, cells: init
         userEdit({ kind: "delete", cellId: id });
         return;
       }
-      const cls = selectedId ? classes.find((c) => c.shortcut !== null && c.shortcut.toLowerCase() === e.key.toLowerCase()) : undefined;
+      const cls = classes.find((c) => c.shortcut !== null && c.shortcut.toLowerCase() === e.key.toLowerCase());
       if (cls && selectedId) {
         e.preventDefault();
         classify(selectedId, cls.id);
+        return;
+      }
+      // No cell selected: a class key picks (or, pressed again, drops) the class to draw with.
+      if (cls) {
+        e.preventDefault();
+        setDrawClassId((current) => (current === cls.id ? null : cls.id));
         return;
       }
       const t = TOOLS.find((x) => x.key === e.key.toLowerCase());
@@ -334,14 +349,35 @@ export function FieldViewer({ projectId, imageId, dziUrl, imageSize, cells: init
       </div>
       <aside className="panel">
         <h2>Cells</h2>
-        <div className="legend" style={{ marginBottom: 8 }}>
+        <div className="legend" style={{ marginBottom: 8 }} role="group" aria-label="Class for new cells">
           {classes.map((c) => (
-            <ClassChip key={c.id} name={c.name} color={c.color} shortcut={c.shortcut} />
+            <button
+              key={c.id}
+              type="button"
+              aria-pressed={drawClassId === c.id}
+              data-draw-class={drawClassId === c.id ? "true" : "false"}
+              title={drawClassId === c.id ? `New cells are drawn as ${c.name} (click to stop)` : `Draw new cells as ${c.name}`}
+              onClick={() => setDrawClassId((current) => (current === c.id ? null : c.id))}
+              style={{
+                background: "none",
+                border: "none",
+                padding: 0,
+                borderRadius: 999,
+                boxShadow: drawClassId === c.id ? "0 0 0 2px #1f2937" : "none",
+                opacity: drawClassId && drawClassId !== c.id ? 0.5 : 1,
+              }}
+            >
+              <ClassChip name={c.name} color={c.color} shortcut={c.shortcut} />
+            </button>
           ))}
         </div>
+        <p className="small" data-testid="draw-class">
+          New cells: {drawClassId ? (classById.get(drawClassId)?.name ?? "unknown class") : "unlabelled"}
+        </p>
         <p className="muted small">
-          Select a cell, then press a class key to label it, Delete to remove it; drag it or its handles to move or resize. Ctrl+Z undoes,
-          Ctrl+Shift+Z redoes. Polygons: click the corners, then click the first one, double-click or press Enter.
+          Select a cell, then press a class key to label it, Delete to remove it; with no cell selected a class key (or a click on a class)
+          picks the class new cells are drawn with; drag it or its handles to move or resize. Ctrl+Z undoes, Ctrl+Shift+Z redoes. Polygons:
+          click the corners, then click the first one, double-click or press Enter.
         </p>
         {notice ? (
           <p className="notice small" role="alert">
