@@ -1,6 +1,7 @@
 import { enqueueJob, getJob, getProjectBySlug, listEvaluationCellIds, listModelVersions, schema } from "@hemaloop/db";
 import { drawEvaluationSet } from "@hemaloop/db/services";
 import { decodeEmbedding } from "@hemaloop/ml";
+import { JOB_DEFAULTS, modelMetricsSchema, predictJobResultSchema } from "@hemaloop/ml/contracts";
 import { seedDemo } from "@hemaloop/db/seed-demo";
 import { createLocalStorage } from "@hemaloop/db/storage";
 import { eq } from "drizzle-orm";
@@ -125,6 +126,15 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     expect(first.error).toBeNull();
     expect(first.status).toBe("succeeded");
     const predicted = (first.result as { cells: number }).cells;
+    // Only BCCD cells are unlabelled: a dataset the model never trained on, so it is adapted (AdaBN)
+    // when it has enough cells, and the ONNX scores below come from the re-exported adapted model.
+    const adaptation = predictJobResultSchema.parse(first.result).adaptation!;
+    expect(adaptation.map((a) => a.scored).reduce((a, b) => a + b, 0)).toBe(predicted);
+    for (const site of adaptation) {
+      expect(site.adapted).toBe(site.scored >= JOB_DEFAULTS.minAdaptCells);
+      if (site.adapted) expect(site).toMatchObject({ cells: site.scored, reason: undefined });
+      else expect(site.reason).toMatch(/fewer than/);
+    }
     // The BCCD demo fields' WBC and RBC boxes carry no pbc-8 label: those are the cells to score.
     expect(predicted).toBeGreaterThan(20);
     const preds = await t.db.select().from(schema.prediction).where(eq(schema.prediction.modelVersionId, mv!.id));
@@ -252,4 +262,57 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     );
     expect(after.filter((i) => i.status === "pending").every((i) => newPredictionIds.has(i.predictionId!))).toBe(true);
   }, 600_000);
+
+  it("passes preprocessing options to the recipe, records them with the model, and predict adapts per dataset", async () => {
+    const storage = createLocalStorage(storageDir);
+    const project = await getProjectBySlug(t.db, "pbc-demo");
+    const preprocess = { cellCentre: true, cellFraction: 0.5, colour: "reinhard" as const };
+    const job = await enqueueJob(t.db, {
+      type: "train",
+      projectId: project.id,
+      payload: { backbone: "small-cnn", inputSize: 32, epochs: 1, timeBudgetMinutes: 2, preprocess, augment: { zoom: [0.9, 1.1] } },
+    });
+    const handlers = {
+      train: createTrainHandler({ storage, tfBackend: "auto" }),
+      predict: createPredictHandler({ storage, tfBackend: "auto" }),
+    };
+    const run = async (type: "train" | "predict") => {
+      const claimed = await claimNextJob(t.db, { workerId: "test", types: [type] });
+      await runClaimedJob(claimed!, { db: t.db, workerId: "test", handlers, signal: new AbortController().signal }, () => {});
+      return getJob(t.db, claimed!.id);
+    };
+    const trained = await run("train");
+    expect(trained.error).toBeNull();
+    const mvId = (trained.result as { modelVersionId: string }).modelVersionId;
+    const mv = (await listModelVersions(t.db, project.id)).find((v) => v.id === mvId)!;
+    // The recipe decoded with the options' crop and augmented with the zoom; config.json carries both,
+    // so prediction (tfjs and ONNX) decodes the same way.
+    const config = JSON.parse(Buffer.from(await storage.read(`${mv.artifactKey}config.json`)).toString("utf8")) as {
+      crop: unknown;
+      train: { augment: { zoom?: number[] } };
+    };
+    expect(config.crop).toEqual({ margin: 0.15, pointBoxSize: 96, cellCentre: { cellFraction: 0.5 }, colour: "reinhard" });
+    expect(config.train.augment.zoom).toEqual([0.9, 1.1]);
+    expect(mv.hyperParameters).toMatchObject({ preprocess, crop: config.crop });
+    expect(modelMetricsSchema.safeParse(mv.metrics).success).toBe(true);
+
+    await t.db.update(schema.modelVersion).set({ status: "ready" }).where(eq(schema.modelVersion.id, mv.id));
+    await enqueueJob(t.db, {
+      type: "predict",
+      projectId: project.id,
+      payload: { modelVersionId: mv.id, mcPasses: 0, unlabeledOnly: false, chunkSize: 64 },
+    });
+    const predicted = await run("predict");
+    expect(predicted.error).toBeNull();
+    const result = predictJobResultSchema.parse(predicted.result);
+    const datasets = await t.db.select().from(schema.dataset);
+    const pbc = datasets.find((d) => d.name.toLowerCase().includes("pbc"))!;
+    // The PBC dataset is the one it trained on: its own statistics stay; every other dataset is its own site.
+    const pbcSite = result.adaptation!.find((a) => a.datasetId === pbc.id)!;
+    expect(pbcSite).toMatchObject({ adapted: false, reason: "the model trained on this dataset" });
+    expect(
+      result.adaptation!.filter((a) => a.datasetId !== pbc.id).every((a) => a.adapted === a.scored >= JOB_DEFAULTS.minAdaptCells),
+    ).toBe(true);
+    expect(result.cells).toBe(result.adaptation!.reduce((n, a) => n + a.scored, 0));
+  }, 300_000);
 });
