@@ -4,7 +4,6 @@
  * No tfjs / onnx / sharp here: the web app imports this module.
  */
 import { z } from "zod";
-import { colourNormalisationSchema } from "../data/colour-normalisation";
 
 /** Backbones the trainer can build (packages/ml/src/models BACKBONES; a test keeps the two lists equal). */
 export const TRAIN_BACKBONES = ["small-cnn", "mobilenet-v2", "resnet"] as const;
@@ -44,7 +43,7 @@ export const JOB_DEFAULTS = {
    */
   cellCentre: false,
   cellFraction: 0.6,
-  colour: "none",
+  colour: "none" satisfies ColourNormalisation,
   /**
    * AdaBN (batch-norm statistics re-estimated on the target site's cells) when a model predicts or is
    * evaluated on a dataset it did not train on: on, like the CLI's eval / predict without --no-adapt.
@@ -81,6 +80,10 @@ export const augmentSettingsSchema = z
   })
   .refine((a) => a.zoom === undefined || a.zoom[0] <= a.zoom[1], { message: "zoom must be [min, max] with min <= max", path: ["zoom"] });
 export type AugmentSettings = z.output<typeof augmentSettingsSchema>;
+
+/** Per-crop colour normalisation modes (packages/ml/src/data/colour-normalisation.ts implements them). */
+export const colourNormalisationSchema = z.enum(["none", "reinhard", "standardise"]);
+export type ColourNormalisation = z.infer<typeof colourNormalisationSchema>;
 
 /**
  * How cells become model inputs, the CLI's --cell-centre, --cell-fraction and --colour; recorded in
