@@ -277,7 +277,7 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     const storage = createLocalStorage(storageDir);
     const project = await getProjectBySlug(t.db, "pbc-demo");
     const preprocess = { cellCentre: true, cellFraction: 0.5, colour: "reinhard" as const };
-    const job = await enqueueJob(t.db, {
+    await enqueueJob(t.db, {
       type: "train",
       projectId: project.id,
       payload: { backbone: "small-cnn", inputSize: 32, epochs: 1, timeBudgetMinutes: 2, preprocess, augment: { zoom: [0.9, 1.1] } },
