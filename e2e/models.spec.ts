@@ -54,9 +54,17 @@ test("a model page draws the confusion matrix, curves, ROC, reliability and per-
   await expect(table.locator('[data-fnr-high="true"]').first()).toBeVisible(); // basophils are often missed
   // annotators see no publish button
   await expect(page.getByRole("button", { name: /^Publish/ })).toHaveCount(0);
+
+  // its test split covers two sites: one row each, the weak one flagged against the whole split
+  const sites = page.getByTestId("model-site-table");
+  await expect(sites.getByTestId("site-row")).toHaveCount(2);
+  await expect(sites.locator('[data-lagging="true"]')).toContainText("second-site");
+  await expect(page.getByTestId("lagging-note")).toContainText("second-site");
 });
 
-test("a finished LODOCV run shows per-site, pooled and mean ± sd rows", async ({ page }) => {
+test("a finished LODOCV run shows per-site rows with adaptation on and off, pooled and mean ± sd rows, and flags a lagging site", async ({
+  page,
+}) => {
   await signIn(page, logins.reviewer, `/projects/${demoProject}`);
   await page.getByRole("link", { name: "folds & results" }).first().click();
   await expect(page.getByRole("heading", { name: /Leave-one-dataset-out/ })).toBeVisible();
@@ -64,9 +72,19 @@ test("a finished LODOCV run shows per-site, pooled and mean ± sd rows", async (
   await expect(page.getByTestId("fold").first().getByRole("progressbar")).toHaveAttribute("aria-valuenow", "100");
   const table = page.getByTestId("lodocv-table");
   await expect(table.getByTestId("site-row")).toHaveCount(2);
-  await expect(table.locator("tr.pooled")).toContainText("Pooled");
+  await expect(table.locator("tr.pooled").first()).toContainText("Pooled");
   await expect(table.getByTestId("mean-sd")).toContainText("±");
   await expect(table).toContainText("N/A"); // bccd-demo has no basophils
+  // The seed's larger site (56 cells) is scored with AdaBN and without; the other (22 cells) is too small to adapt.
+  await expect(table.getByTestId("site-row-unadapted")).toHaveCount(1);
+  await expect(table.getByTestId("site-row").first()).toContainText("on (");
+  await expect(table).toContainText("fewer than 32 cells");
+  await expect(table.locator("tr.pooled")).toHaveCount(2);
+  // The seed's weaker site lags the pooled balanced accuracy by more than 10 points: badge and sentence.
+  const lagging = table.locator('[data-lagging="true"]');
+  await expect(lagging.getByTestId("lagging-badge")).toHaveCount(1);
+  const laggingSite = (await lagging.locator("th").innerText()).replace(/lags pooled/i, "").trim();
+  await expect(page.getByTestId("lagging-note")).toContainText(laggingSite);
   await expect(page.getByTestId("lodocv-progress")).toHaveAttribute("data-active", "false");
 });
 

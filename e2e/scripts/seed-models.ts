@@ -1,6 +1,6 @@
 // e2e seed step (after the demo seed): finished model versions with realistic metrics, a finished
 // LODOCV run and a ranked review queue, so the model, LODOCV and review pages have something to draw
-// without a trainer. Reports come from packages/ml's computeClassificationReport / aggregateLodocv on
+// without a trainer. Reports come from packages/ml's computeClassificationReport / aggregateLodocvWithAdaptation on
 // small synthetic prediction sets, drawn with a seeded PRNG so every e2e run draws the same charts.
 // They are imported by path (the same functions @hemaloop/ml exports) so this script never loads
 // tfjs / onnxruntime; the web app itself never imports packages/ml.
@@ -23,7 +23,8 @@ import * as schema from "@hemaloop/db/schema";
 import { eq } from "drizzle-orm";
 import { openMigratedDb, repoRoot } from "../../packages/db/src/cli/cli-support";
 import { createRng as rng } from "../../packages/ml/src/data/rng";
-import { aggregateLodocv } from "../../packages/ml/src/lodocv/aggregate";
+import { JOB_DEFAULTS } from "../../packages/ml/src/contracts/job-payloads";
+import { aggregateLodocvWithAdaptation } from "../../packages/ml/src/lodocv/aggregate";
 import { computeClassificationReport, detectCollapse } from "../../packages/ml/src/metrics/index";
 
 const E2E_MODEL_NAME = "resnet-64px-demo";
@@ -94,8 +95,19 @@ try {
     // A good model: ig absent from the test split (its recall is N/A), basophils often missed (high FNR).
     const perClass = classKeys.map((key) => (key === "ig" ? 0 : key === "neutrophil" ? 30 : key === "basophil" ? 10 : 16));
     const hit = classKeys.map((key) => (key === "basophil" ? 0.6 : key === "monocyte" ? 0.78 : 0.9));
-    const test = synthesise(perClass, hit, 7);
+    const main = synthesise(perClass, hit, 7);
+    // Its test split also holds a few cells of a second site where it does far worse (flagged on the page).
+    const other = synthesise(
+      classKeys.map((key) => (key === "ig" ? 0 : 4)),
+      classKeys.map(() => 0.45),
+      9,
+    );
+    const test = { yTrue: [...main.yTrue, ...other.yTrue], probs: [...main.probs, ...other.probs] };
     const report = computeClassificationReport(test.yTrue, test.probs, classKeys);
+    const perSite = [
+      { site: "pbc-demo", report: computeClassificationReport(main.yTrue, main.probs, classKeys) },
+      { site: "second-site", report: computeClassificationReport(other.yTrue, other.probs, classKeys) },
+    ];
     const good = await createModelVersion(db, {
       projectId: project.id,
       schemeId: project.schemeId,
@@ -105,7 +117,7 @@ try {
     });
     await finishModelVersion(db, {
       id: good.id,
-      metrics: { ...report, split: "test", n: report.n, history: history(16, 3), stopReason: "early-stopping" },
+      metrics: { ...report, split: "test", n: report.n, history: history(16, 3), stopReason: "early-stopping", perSite },
       artifactKey: `models/${good.id}/`,
       onnxKey: `models/${good.id}/model.onnx`,
       collapseReasons: [],
@@ -136,10 +148,21 @@ try {
       const sitePerClass = classKeys.map((key) =>
         i === 0 ? (key === "ig" ? 0 : 8) : key === "platelet" ? 12 : key === "neutrophil" || key === "lymphocyte" ? 5 : 0,
       );
-      const siteHit = classKeys.map(() => (i === 0 ? 0.85 : 0.7));
-      return { ...synthesise(sitePerClass, siteHit, 21 + i), heldOut: d.name, datasetId: d.id };
+      const siteHit = classKeys.map(() => (i === 0 ? 0.85 : 0.5));
+      const scored = { ...synthesise(sitePerClass, siteHit, 21 + i), heldOut: d.name, datasetId: d.id };
+      const n = scored.yTrue.length;
+      // As the trainer records it: a site with enough cells is scored with AdaBN and without; a small one is not adapted.
+      if (n < JOB_DEFAULTS.minAdaptCells) {
+        return { ...scored, adaptation: { adapted: false, cells: 0, reason: `fewer than ${JOB_DEFAULTS.minAdaptCells} cells (${n})` } };
+      }
+      const unadapted = synthesise(
+        sitePerClass,
+        siteHit.map((h) => h - 0.3),
+        31 + i,
+      );
+      return { ...scored, probsUnadapted: unadapted.probs, adaptation: { adapted: true, cells: n, layers: 20 } };
     });
-    const summary = aggregateLodocv(folds, classKeys);
+    const summary = aggregateLodocvWithAdaptation(folds, classKeys);
     const settings = { backbone: "resnet", inputSize: 64, timeBudgetMinutes: 20 };
     const plan = await enqueueJob(db, { type: "lodocv", projectId: project.id, payload: { role: "plan", ...settings } });
     const now = new Date();

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JOB_DEFAULTS, lodocvPlanResultSchema } from "@hemaloop/ml/contracts";
 import { createTestDb, type TestDb } from "../../../packages/db/test/helpers/test-db";
 import { createLodocvHandler, type LodocvParentResult } from "../src/handlers/lodocv-handler";
 import { runClaimedJob } from "../src/worker";
@@ -78,6 +79,20 @@ describe("LODOCV jobs (PGlite, wasm)", () => {
     expect(bccd.perClass.platelet!.support).toBe(5);
     expect(bccd.perClass.neutrophil!.recall).toBeNull();
     expect(summary.acrossSites.accuracy.n).toBe(3);
+    // Each held-out site with enough cells is scored with AdaBN (the default) and without; BCCD's 5 cells are too few.
+    for (const site of summary.perSite) {
+      const n = site.report.n;
+      if (n >= JOB_DEFAULTS.minAdaptCells) {
+        expect(site.adaptation).toMatchObject({ adapted: true, cells: n });
+        expect(site.unadapted?.n).toBe(n);
+      } else {
+        expect(site.adaptation).toMatchObject({ adapted: false, reason: `fewer than ${JOB_DEFAULTS.minAdaptCells} cells (${n})` });
+        expect(site.unadapted).toBeUndefined();
+      }
+    }
+    expect(summary.pooledUnadapted?.n).toBe(summary.pooled.n);
+    // What the web app reads back parses with the shared contract.
+    expect(lodocvPlanResultSchema.parse(final).summary?.perSite.filter((s) => s.unadapted)).toHaveLength(2);
     const [row] = await t.db.select().from(schema.job).where(eq(schema.job.id, plan.id));
     expect(row!.status).toBe("succeeded");
   }, 400_000);

@@ -1,6 +1,17 @@
-import { enqueueJob, getJob, getProjectBySlug, listEvaluationCellIds, listModelVersions, schema } from "@hemaloop/db";
+import {
+  addProjectDataset,
+  enqueueJob,
+  getJob,
+  getProjectBySlug,
+  listEvaluationCellIds,
+  listModelTrainingDatasetIds,
+  listModelVersions,
+  schema,
+} from "@hemaloop/db";
+import { importImages } from "@hemaloop/db/import";
 import { drawEvaluationSet } from "@hemaloop/db/services";
 import { decodeEmbedding } from "@hemaloop/ml";
+import { JOB_DEFAULTS, modelMetricsSchema, predictJobResultSchema } from "@hemaloop/ml/contracts";
 import { seedDemo } from "@hemaloop/db/seed-demo";
 import { createLocalStorage } from "@hemaloop/db/storage";
 import { eq } from "drizzle-orm";
@@ -125,6 +136,15 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     expect(first.error).toBeNull();
     expect(first.status).toBe("succeeded");
     const predicted = (first.result as { cells: number }).cells;
+    // Only BCCD cells are unlabelled; its labelled platelets may be in the training split, so the model
+    // keeps its statistics there or is adapted to BCCD: recorded either way, per dataset.
+    const trainedOn = await listModelTrainingDatasetIds(t.db, mv!.id);
+    const adaptation = predictJobResultSchema.parse(first.result).adaptation!;
+    expect(adaptation.map((a) => a.scored).reduce((a, b) => a + b, 0)).toBe(predicted);
+    for (const site of adaptation) {
+      if (trainedOn.has(site.datasetId)) expect(site).toMatchObject({ adapted: false, reason: "the model trained on this dataset" });
+      else expect(site.adapted).toBe(site.scored >= JOB_DEFAULTS.minAdaptCells);
+    }
     // The BCCD demo fields' WBC and RBC boxes carry no pbc-8 label: those are the cells to score.
     expect(predicted).toBeGreaterThan(20);
     const preds = await t.db.select().from(schema.prediction).where(eq(schema.prediction.modelVersionId, mv!.id));
@@ -252,4 +272,94 @@ describe("train job on the demo project (PGlite, wasm)", () => {
     );
     expect(after.filter((i) => i.status === "pending").every((i) => newPredictionIds.has(i.predictionId!))).toBe(true);
   }, 600_000);
+
+  it("passes preprocessing options to the recipe, records them with the model, and predict adapts per dataset", async () => {
+    const storage = createLocalStorage(storageDir);
+    const project = await getProjectBySlug(t.db, "pbc-demo");
+    const preprocess = { cellCentre: true, cellFraction: 0.5, colour: "reinhard" as const };
+    await enqueueJob(t.db, {
+      type: "train",
+      projectId: project.id,
+      payload: { backbone: "small-cnn", inputSize: 32, epochs: 1, timeBudgetMinutes: 2, preprocess, augment: { zoom: [0.9, 1.1] } },
+    });
+    const handlers = {
+      train: createTrainHandler({ storage, tfBackend: "auto" }),
+      predict: createPredictHandler({ storage, tfBackend: "auto" }),
+    };
+    const run = async (type: "train" | "predict") => {
+      const claimed = await claimNextJob(t.db, { workerId: "test", types: [type] });
+      await runClaimedJob(claimed!, { db: t.db, workerId: "test", handlers, signal: new AbortController().signal }, () => {});
+      return getJob(t.db, claimed!.id);
+    };
+    const trained = await run("train");
+    expect(trained.error).toBeNull();
+    const mvId = (trained.result as { modelVersionId: string }).modelVersionId;
+    const mv = (await listModelVersions(t.db, project.id)).find((v) => v.id === mvId)!;
+    // The recipe decoded with the options' crop and augmented with the zoom; config.json carries both,
+    // so prediction (tfjs and ONNX) decodes the same way.
+    const config = JSON.parse(Buffer.from(await storage.read(`${mv.artifactKey}config.json`)).toString("utf8")) as {
+      crop: unknown;
+      train: { augment: { zoom?: number[] } };
+    };
+    expect(config.crop).toEqual({ margin: 0.15, pointBoxSize: 96, cellCentre: { cellFraction: 0.5 }, colour: "reinhard" });
+    expect(config.train.augment.zoom).toEqual([0.9, 1.1]);
+    expect(mv.hyperParameters).toMatchObject({ preprocess, crop: config.crop });
+    expect(modelMetricsSchema.safeParse(mv.metrics).success).toBe(true);
+
+    await t.db.update(schema.modelVersion).set({ status: "ready" }).where(eq(schema.modelVersion.id, mv.id));
+    // A new site joins the project after training: the model has never seen its 40 cells.
+    const newSite = await importImages(t.db, storage, {
+      source: { kind: "dir", dir: path.join(fixtureDir, "pbc") },
+      institution: "Second site",
+      dataset: "pbc-site-b",
+      schemeKey: "pbc-8",
+      maxImagePixels: 50_000_000,
+    });
+    await addProjectDataset(t.db, project.id, newSite.datasetId);
+    const predictWith = async (mcPasses: number) => {
+      await enqueueJob(t.db, {
+        type: "predict",
+        projectId: project.id,
+        payload: { modelVersionId: mv.id, mcPasses, unlabeledOnly: false, chunkSize: 64 },
+      });
+      const done = await run("predict");
+      expect(done.error).toBeNull();
+      const rows = await t.db.select().from(schema.prediction).where(eq(schema.prediction.modelVersionId, mv.id));
+      return {
+        result: predictJobResultSchema.parse(done.result),
+        embeddings: new Map(rows.map((r) => [r.cellId, decodeEmbedding(r.embedding!)])),
+      };
+    };
+    // tfjs (MC-dropout) and ONNX Runtime (the adapted model re-exported) score the adapted site alike.
+    const viaTfjs = await predictWith(2);
+    expect(viaTfjs.result.runtime).toBe("tfjs");
+    const { result, embeddings } = await predictWith(0);
+    expect(result.runtime).toBe("onnxruntime");
+    const newCells = await t.db
+      .select({ id: schema.cell.id })
+      .from(schema.cell)
+      .innerJoin(schema.image, eq(schema.image.id, schema.cell.imageId))
+      .where(eq(schema.image.datasetId, newSite.datasetId));
+    expect(newCells).toHaveLength(40);
+    let worst = 0;
+    for (const { id } of newCells) {
+      const a = embeddings.get(id)!;
+      const b = viaTfjs.embeddings.get(id)!;
+      for (let j = 0; j < a.length; j++) worst = Math.max(worst, Math.abs(a[j]! - b[j]!) / Math.max(1, Math.abs(b[j]!)));
+    }
+    expect(worst).toBeLessThan(5e-3);
+    // The datasets it trained on keep its own statistics; the new site is adapted on all its cells.
+    const trainedOn = await listModelTrainingDatasetIds(t.db, mv.id);
+    expect(trainedOn.size).toBeGreaterThan(0);
+    for (const site of result.adaptation!) {
+      if (trainedOn.has(site.datasetId)) expect(site).toMatchObject({ adapted: false, reason: "the model trained on this dataset" });
+    }
+    expect(result.adaptation!.find((a) => a.datasetId === newSite.datasetId)).toMatchObject({
+      dataset: "pbc-site-b",
+      adapted: true,
+      cells: 40,
+      scored: 40,
+    });
+    expect(result.cells).toBe(result.adaptation!.reduce((n, a) => n + a.scored, 0));
+  }, 300_000);
 });

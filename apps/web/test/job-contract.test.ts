@@ -23,6 +23,28 @@ describeEachDb("job payloads: what the web enqueues the trainer accepts", (kind)
     expect(parsed.backbone).toBe(trainPayloadSchema.parse({}).backbone);
   });
 
+  it("recipe options from the form reach the payload the trainer parses; absent ones are the product defaults", async () => {
+    const lead = createCaller({ db: t.db, user: f.users.lead });
+    const preprocess = { cellCentre: true, cellFraction: 0.5, colour: "reinhard" as const };
+    const augment = { zoom: [0.8, 1.25] as [number, number], colourJitter: 0.2 };
+    const train = trainPayloadSchema.parse((await lead.job.enqueueTrain({ projectId: f.projectId, preprocess, augment })).payload);
+    expect(train).toMatchObject({ preprocess, augment });
+    const plain = trainPayloadSchema.parse((await lead.job.enqueueTrain({ projectId: f.projectId })).payload);
+    expect(plain.preprocess).toEqual({ cellCentre: false, cellFraction: JOB_DEFAULTS.cellFraction, colour: "none" });
+    expect(plain.augment).toEqual({ colourJitter: JOB_DEFAULTS.colourJitter });
+  });
+
+  it("a LODOCV plan records adaptation off when asked and passes the recipe options", async () => {
+    const lead = createCaller({ db: t.db, user: f.users.lead });
+    const job = await lead.job.enqueueLodocv({
+      projectId: f.projectId,
+      adapt: false,
+      preprocess: { cellCentre: true, cellFraction: 0.6, colour: "none" },
+    });
+    expect(lodocvPayloadSchema.parse(job.payload)).toMatchObject({ role: "plan", adapt: false, preprocess: { cellCentre: true } });
+    await lead.job.cancel({ projectId: f.projectId, jobId: job.id });
+  });
+
   it("a default LODOCV plan parses with the trainer's schema as a plan", async () => {
     const lead = createCaller({ db: t.db, user: f.users.lead });
     const job = await lead.job.enqueueLodocv({ projectId: f.projectId });
@@ -31,6 +53,7 @@ describeEachDb("job payloads: what the web enqueues the trainer accepts", (kind)
       role: "plan",
       backbone: JOB_DEFAULTS.backbone,
       timeBudgetMinutes: JOB_DEFAULTS.lodocvTimeBudgetMinutes,
+      adapt: true,
     });
   });
 });
@@ -43,6 +66,17 @@ describe("job payloads: the web refuses what the trainer refuses", () => {
   });
   it.each([...settings, { timeBudgetMinutes: 0 }, { timeBudgetMinutes: 24 * 60 + 1 }])("lodocv %o", (bad) => {
     expect(lodocvPayloadSchema.safeParse({ role: "plan", ...bad }).success).toBe(false);
+    expect(lodocvJobInput.safeParse(bad).success).toBe(false);
+  });
+  it.each([
+    { preprocess: { cellCentre: true, cellFraction: 0 } },
+    { preprocess: { cellFraction: 1.5 } },
+    { preprocess: { colour: "macenko" } },
+    { augment: { zoom: [1.2, 0.8] } },
+    { augment: { colourJitter: 1 } },
+  ])("recipe options %o", (bad) => {
+    expect(trainPayloadSchema.safeParse(bad).success).toBe(false);
+    expect(trainJobInput.safeParse(bad).success).toBe(false);
     expect(lodocvJobInput.safeParse(bad).success).toBe(false);
   });
   it.each([

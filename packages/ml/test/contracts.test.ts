@@ -2,9 +2,17 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { JOB_DEFAULTS, lodocvPlanPayloadSchema, TRAIN_BACKBONES, trainPayloadSchema } from "../src/contracts";
+import {
+  JOB_DEFAULTS,
+  lodocvPlanPayloadSchema,
+  predictPayloadSchema,
+  PREPROCESS_DEFAULTS,
+  TRAIN_BACKBONES,
+  trainPayloadSchema,
+} from "../src/contracts";
+import { DEFAULT_CELL_FRACTION, DEFAULT_CROP_MARGIN, DEFAULT_POINT_BOX_SIZE } from "../src/data";
 import { BACKBONES } from "../src/models";
-import { DEFAULT_TRAIN_CONFIG, toAugmentOptions } from "../src/train";
+import { DEFAULT_TRAIN_CONFIG, toAugmentOptions, toCropSettings } from "../src/train";
 
 const contractsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/contracts");
 
@@ -13,7 +21,7 @@ describe("@hemaloop/ml/contracts", () => {
     for (const file of readdirSync(contractsDir)) {
       const source = readFileSync(path.join(contractsDir, file), "utf8");
       const specifiers = [...source.matchAll(/from\s+"([^"]+)"/g)].map((m) => m[1]!);
-      for (const spec of specifiers) expect([file, spec]).toEqual([file, spec.startsWith(".") ? spec : "zod"]);
+      for (const spec of specifiers) expect([file, spec]).toEqual([file, spec.startsWith("./") ? spec : "zod"]);
     }
   });
 
@@ -40,5 +48,30 @@ describe("@hemaloop/ml/contracts", () => {
     expect(trainPayloadSchema.safeParse({ augment: { zoom: [2, 1] } }).success).toBe(false);
     expect(trainPayloadSchema.safeParse({ augment: { zoom: [0, 1] } }).success).toBe(false);
     expect(trainPayloadSchema.safeParse({ augment: { colourJitter: 1 } }).success).toBe(false);
+  });
+
+  it("exposes the CLI's preprocessing options on train and LODOCV jobs, decoded through the CLI's one mapping", () => {
+    const defaults = trainPayloadSchema.parse({}).preprocess;
+    expect(defaults).toEqual(PREPROCESS_DEFAULTS);
+    expect(JOB_DEFAULTS.cellFraction).toBe(DEFAULT_CELL_FRACTION);
+    // The defaults decode like `ml train` without --cell-centre / --colour: the plain crop.
+    expect(toCropSettings(defaults)).toEqual({ margin: DEFAULT_CROP_MARGIN, pointBoxSize: DEFAULT_POINT_BOX_SIZE });
+    const custom = lodocvPlanPayloadSchema.parse({ role: "plan", preprocess: { cellCentre: true, colour: "standardise" } }).preprocess;
+    expect(toCropSettings(custom)).toEqual({
+      margin: DEFAULT_CROP_MARGIN,
+      pointBoxSize: DEFAULT_POINT_BOX_SIZE,
+      cellCentre: { cellFraction: DEFAULT_CELL_FRACTION },
+      colour: "standardise",
+    });
+    for (const bad of [{ cellFraction: 0 }, { cellFraction: 1.01 }, { colour: "macenko" }, { cellCentre: "yes" }]) {
+      expect(trainPayloadSchema.safeParse({ preprocess: bad }).success).toBe(false);
+    }
+  });
+
+  it("adapts (AdaBN) by default in LODOCV and predict jobs, and can be turned off", () => {
+    expect(lodocvPlanPayloadSchema.parse({ role: "plan" }).adapt).toBe(true);
+    expect(predictPayloadSchema.parse({}).adapt).toBe(true);
+    expect(predictPayloadSchema.parse({ adapt: false }).adapt).toBe(false);
+    expect(JOB_DEFAULTS.minAdaptCells).toBeGreaterThan(1);
   });
 });

@@ -1,27 +1,28 @@
 import { listTrainingCells, recordChildJobResult, savePlanWithChildJobs } from "@hemaloop/db";
 import { createLocalFiles, type Storage } from "@hemaloop/db/storage";
 import {
-  aggregateLodocv,
+  aggregateLodocvWithAdaptation,
   computeClassificationReport,
   planLodocvFolds,
   splitDataset,
-  toAugmentOptions,
   type BackendPreference,
-  type LodocvFoldResult,
+  type LodocvAdaptedFoldResult,
 } from "@hemaloop/ml";
 import { lodocvPayloadSchema, type LodocvFoldJobResult, type LodocvPlanResult } from "@hemaloop/ml/contracts";
 import { PermanentJobError, type JobContext, type JobHandler } from "../worker";
 import { ensureMlBackend } from "./ml-backend";
-import { runTrainingOnItems, toLabeledItems } from "./training-run";
+import { runTrainingOnItems, scoreWithAdaptation, toLabeledItems, toTrainRecipe } from "./training-run";
 
-type FoldRecord = LodocvFoldResult & { datasetId: string; n: number };
+const formatPercent = (v: number | null | undefined): string => (v === null || v === undefined ? "n/a" : `${(v * 100).toFixed(1)}%`);
+
+type FoldRecord = LodocvAdaptedFoldResult & { datasetId: string; n: number };
 /** The plan job's result as the trainer writes it (the contract's LodocvPlanResult, with typed folds). */
 export type LodocvParentResult = LodocvPlanResult & {
   classKeys: string[];
   plannedFolds: number;
   skipped: Array<{ heldOut: string; reasons: string[] }>;
   folds: Record<string, FoldRecord>;
-  summary: ReturnType<typeof aggregateLodocv> | null;
+  summary: ReturnType<typeof aggregateLodocvWithAdaptation> | null;
 };
 
 type Deps = { storage: Storage; cacheDir?: string; tfBackend: BackendPreference; trainThreads?: number };
@@ -61,7 +62,11 @@ export function createLodocvHandler(deps: Deps): JobHandler {
           const earlier = (previous as Partial<LodocvParentResult> | null)?.folds ?? {};
           const folds = Object.fromEntries(Object.entries(earlier).filter(([datasetId]) => keptKeys.has(datasetId)));
           const done = Object.values(folds);
-          return { ...result, folds, summary: done.length >= result.plannedFolds ? aggregateLodocv(done, result.classKeys) : null };
+          return {
+            ...result,
+            folds,
+            summary: done.length >= result.plannedFolds ? aggregateLodocvWithAdaptation(done, result.classKeys) : null,
+          };
         },
       });
       await ctx.log(
@@ -85,28 +90,39 @@ export function createLodocvHandler(deps: Deps): JobHandler {
       trainPool.map((i) => labels[i]!),
       { valFraction: 0.1, seed: payload.seed },
     );
-    const { result, evalProbs } = await runTrainingOnItems(ctx, {
+    const recipe = toTrainRecipe(payload, deps.trainThreads ?? 1);
+    const { result, set } = await runTrainingOnItems(ctx, {
       items,
       labels,
       classKeys,
       trainIndices: inner.train.map((j) => trainPool[j]!),
       valIndices: inner.val.map((j) => trainPool[j]!),
-      evalIndices: testIdx,
-      config: {
-        backbone: payload.backbone,
-        inputSize: payload.inputSize,
-        seed: payload.seed,
-        augment: toAugmentOptions(payload.augment),
-        workers: deps.trainThreads ?? 1,
-        ...(payload.epochs ? { epochs: payload.epochs } : {}),
-      },
+      evalIndices: [],
+      config: recipe.config,
+      crop: recipe.crop,
       timeBudgetMinutes: payload.timeBudgetMinutes,
     });
+    // The held-out site is one the model never saw: scored as trained and (by default) with AdaBN on its cells.
+    const scored = await scoreWithAdaptation(result.model, set, testIdx, result.stats, { adapt: payload.adapt, signal: ctx.signal });
     result.model.dispose();
     const heldOut = usable[testIdx[0]!]!.datasetName;
     const yTrue = testIdx.map((i) => labels[i]!);
-    const report = computeClassificationReport(yTrue, evalProbs, classKeys);
-    await recordFold(ctx, { heldOut, datasetId: payload.heldOutDatasetId, yTrue, probs: evalProbs, n: yTrue.length });
+    const report = computeClassificationReport(yTrue, scored.probs, classKeys);
+    const unadapted = scored.probsUnadapted ? computeClassificationReport(yTrue, scored.probsUnadapted, classKeys) : null;
+    await ctx.log(
+      scored.adaptation.adapted
+        ? `held-out ${heldOut}: AdaBN on ${scored.adaptation.cells} cells; balanced accuracy ${formatPercent(unadapted?.balancedAccuracy)} -> ${formatPercent(report.balancedAccuracy)}`
+        : `held-out ${heldOut}: not adapted (${scored.adaptation.reason}); balanced accuracy ${formatPercent(report.balancedAccuracy)}`,
+    );
+    await recordFold(ctx, {
+      heldOut,
+      datasetId: payload.heldOutDatasetId,
+      yTrue,
+      probs: scored.probs,
+      ...(scored.probsUnadapted ? { probsUnadapted: scored.probsUnadapted } : {}),
+      adaptation: scored.adaptation,
+      n: yTrue.length,
+    });
     const foldResult: LodocvFoldJobResult = {
       heldOut,
       n: yTrue.length,
@@ -114,6 +130,8 @@ export function createLodocvHandler(deps: Deps): JobHandler {
       balancedAccuracy: report.balancedAccuracy,
       kappa: report.kappa,
       epochs: result.history.length,
+      adaptation: scored.adaptation,
+      ...(unadapted ? { unadapted: { accuracy: unadapted.accuracy, balancedAccuracy: unadapted.balancedAccuracy } } : {}),
     };
     return foldResult;
   };
@@ -130,7 +148,7 @@ async function recordFold(ctx: JobContext, fold: FoldRecord): Promise<void> {
     const result = parent.result as unknown as LodocvParentResult;
     result.folds[fold.datasetId] = fold;
     const done = Object.values(result.folds);
-    if (done.length >= result.plannedFolds) result.summary = aggregateLodocv(done, result.classKeys);
+    if (done.length >= result.plannedFolds) result.summary = aggregateLodocvWithAdaptation(done, result.classKeys);
     return result;
   });
 }

@@ -14,14 +14,11 @@ import { finishTrainedModel } from "@hemaloop/db/services";
 import { createLocalFiles, type LocalFiles, type Storage } from "@hemaloop/db/storage";
 import {
   computeClassificationReport,
-  DEFAULT_CROP_MARGIN,
-  DEFAULT_POINT_BOX_SIZE,
   DEFAULT_TRAIN_CONFIG,
   detectCollapse,
   exportToOnnx,
   saveClassifierArtifacts,
   splitDataset,
-  toAugmentOptions,
   type BackendPreference,
   type TrainConfig,
 } from "@hemaloop/ml";
@@ -31,7 +28,8 @@ import path from "node:path";
 import { PermanentJobError, type JobHandler } from "../worker";
 import { ensureMlBackend } from "./ml-backend";
 import { modelArtifactPrefix, modelWorkDir, removeModelVersionFiles } from "./model-files";
-import { runTrainingOnItems, toLabeledItems } from "./training-run";
+import { computePerSiteReports } from "./site-reports";
+import { runTrainingOnItems, toLabeledItems, toTrainRecipe, type RecipeConfig } from "./training-run";
 
 const MIN_PER_CLASS = 2;
 
@@ -98,13 +96,10 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
     );
 
     const backend = await ensureMlBackend(deps.tfBackend);
-    const config: Partial<TrainConfig> & Pick<TrainConfig, "inputSize"> = {
-      backbone: payload.backbone,
-      inputSize: payload.inputSize,
-      seed: payload.seed,
-      augment: toAugmentOptions(payload.augment),
-      workers: deps.trainThreads ?? 1,
-      ...(payload.epochs ? { epochs: payload.epochs } : {}),
+    const recipe = toTrainRecipe(payload, deps.trainThreads ?? 1);
+    const crop = recipe.crop;
+    const config: RecipeConfig = {
+      ...recipe.config,
       ...(await resolveBaseModel(ctx.db, files, payload.baseModelVersionId, payload.frozenEpochs)),
     };
     const modelVersion = await createModelVersion(ctx.db, {
@@ -112,7 +107,14 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
       schemeId: proj.schemeId,
       name: `${payload.backbone}-${payload.inputSize}px-${new Date().toISOString().slice(0, 16)}`,
       backbone: payload.backbone,
-      hyperParameters: { ...config, timeBudgetMinutes: payload.timeBudgetMinutes, backend, classKeys },
+      hyperParameters: {
+        ...config,
+        preprocess: payload.preprocess,
+        crop,
+        timeBudgetMinutes: payload.timeBudgetMinutes,
+        backend,
+        classKeys,
+      },
       parentId: payload.baseModelVersionId ?? null,
       createdBy: ctx.job.createdBy,
       jobId: ctx.job.id,
@@ -146,10 +148,14 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         valIndices: split.val,
         evalIndices,
         config,
+        crop,
         timeBudgetMinutes: payload.timeBudgetMinutes,
       });
-      const report = computeClassificationReport(
-        evalIndices.map((i) => labels[i]!),
+      const yTest = evalIndices.map((i) => labels[i]!);
+      const report = computeClassificationReport(yTest, evalProbs, classKeys);
+      const perSite = computePerSiteReports(
+        evalIndices.map((i) => usable[i]!.datasetName),
+        yTest,
         evalProbs,
         classKeys,
       );
@@ -165,7 +171,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         inputSize: payload.inputSize,
         backbone: payload.backbone,
         normalization: result.stats,
-        crop: { margin: DEFAULT_CROP_MARGIN, pointBoxSize: DEFAULT_POINT_BOX_SIZE },
+        crop,
         train: { ...DEFAULT_TRAIN_CONFIG, ...config },
         history: result.history,
         bestEpoch: result.bestEpoch,
@@ -197,6 +203,7 @@ export function createTrainHandler(deps: TrainDeps): JobHandler {
         stopReason: result.stopReason,
         plannedEpochs: result.plannedEpochs,
         ...(result.timeBudget ? { timeBudget: result.timeBudget } : {}),
+        ...(perSite ? { perSite } : {}),
       };
       // Finishing and publishing hold the job's lease: a worker whose job was re-queued publishes nothing.
       const finished = await finishTrainedModel(ctx.db, ctx.lease, {

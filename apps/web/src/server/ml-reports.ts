@@ -4,7 +4,9 @@ import {
   type ClassificationReportView,
   type MeanSdView,
   type ModelMetricsView,
+  type SiteAdaptation,
 } from "@hemaloop/ml/contracts";
+import { flagLaggingSites } from "./lagging-sites";
 
 /**
  * The trainer's reports (model_version.metrics, LODOCV plan results) parsed with the shared contract
@@ -12,7 +14,9 @@ import {
  * "metrics unavailable" instead of crashing.
  */
 export { classificationReportSchema, modelMetricsSchema } from "@hemaloop/ml/contracts";
-export type { ClassificationReportView, EpochView, MeanSdView, ModelMetricsView } from "@hemaloop/ml/contracts";
+export type { ClassificationReportView, EpochView, MeanSdView, ModelMetricsView, SiteAdaptation } from "@hemaloop/ml/contracts";
+
+export { flagLaggingSites, LAGGING_SITE_POINTS } from "./lagging-sites";
 
 /** null when the stored metrics are missing (still training, failed) or not a report. */
 export function parseModelMetrics(raw: unknown): ModelMetricsView | null {
@@ -40,8 +44,15 @@ export type LodocvView = {
   /** Folds that have reported, by held-out dataset id (their raw predictions left out). */
   completedFolds: Array<{ datasetId: string; heldOut: string; n: number | null }>;
   summary: {
-    perSite: Array<{ heldOut: string } & ReportScalars>;
+    /**
+     * Each held-out site as scored (with AdaBN unless the run turned it off or the site was too
+     * small), `unadapted` the same site without adaptation, `lagging` the flag against the pooled row.
+     */
+    perSite: Array<
+      { heldOut: string; unadapted: ReportScalars | null; adaptation: SiteAdaptation | null; lagging: boolean } & ReportScalars
+    >;
     pooled: ReportScalars;
+    pooledUnadapted: ReportScalars | null;
     acrossSites: {
       accuracy: MeanSdView;
       balancedAccuracy: MeanSdView;
@@ -80,12 +91,43 @@ export function summariseLodocvResult(raw: unknown): LodocvView | null {
     plannedFolds: r.plannedFolds,
     skipped: r.skipped,
     completedFolds: Object.entries(r.folds).map(([datasetId, f]) => ({ datasetId, heldOut: f.heldOut, n: f.n ?? null })),
-    summary: r.summary
-      ? {
-          perSite: r.summary.perSite.map((s) => ({ heldOut: s.heldOut, ...scalars(s.report) })),
-          pooled: scalars(r.summary.pooled),
-          acrossSites: r.summary.acrossSites,
-        }
-      : null,
+    summary: r.summary ? summariseLodocv(r.summary) : null,
   };
+}
+
+function summariseLodocv(
+  summary: NonNullable<ReturnType<typeof lodocvPlanResultSchema.parse>["summary"]>,
+): NonNullable<LodocvView["summary"]> {
+  const lagging = flagLaggingSites(
+    summary.perSite.map((s) => s.report.balancedAccuracy),
+    summary.pooled.balancedAccuracy,
+  );
+  return {
+    perSite: summary.perSite.map((s, i) => ({
+      heldOut: s.heldOut,
+      ...scalars(s.report),
+      unadapted: s.unadapted ? scalars(s.unadapted) : null,
+      adaptation: s.adaptation ?? null,
+      lagging: lagging[i]!,
+    })),
+    pooled: scalars(summary.pooled),
+    pooledUnadapted: summary.pooledUnadapted ? scalars(summary.pooledUnadapted) : null,
+    acrossSites: summary.acrossSites,
+  };
+}
+
+export type SiteRow = { site: string; lagging: boolean } & ReportScalars;
+
+/**
+ * The per-site rows of a model's evaluation (its test split when that covers several datasets), each
+ * flagged against the whole test split; empty when the evaluation covers one site.
+ */
+export function summariseModelSites(metrics: ModelMetricsView | null): SiteRow[] {
+  const perSite = metrics?.perSite ?? [];
+  if (!metrics || perSite.length < 2) return [];
+  const lagging = flagLaggingSites(
+    perSite.map((s) => s.report.balancedAccuracy),
+    metrics.balancedAccuracy,
+  );
+  return perSite.map((s, i) => ({ site: s.site, ...scalars(s.report), lagging: lagging[i]! }));
 }

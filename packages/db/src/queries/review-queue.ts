@@ -10,6 +10,7 @@ export type PredictableCell = {
   storageKey: string;
   geometry: (typeof cell.$inferSelect)["geometry"];
   box: { x: number; y: number; width: number; height: number } | null;
+  datasetId: string;
   datasetName: string;
 };
 
@@ -36,6 +37,7 @@ export async function listCellsForPrediction(
       y: cell.y,
       width: cell.width,
       height: cell.height,
+      datasetId: dataset.id,
       datasetName: dataset.name,
     })
     .from(projectDataset)
@@ -50,6 +52,7 @@ export async function listCellsForPrediction(
     storageKey: r.storageKey,
     geometry: r.geometry,
     box: r.geometry !== "whole" && r.x !== null && r.y !== null ? { x: r.x, y: r.y, width: r.width ?? 0, height: r.height ?? 0 } : null,
+    datasetId: r.datasetId,
     datasetName: r.datasetName,
   }));
 }

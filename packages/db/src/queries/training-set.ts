@@ -11,6 +11,7 @@ import {
   label,
   evaluationSetCell,
   modelSnapshotItem,
+  modelVersion,
   project,
   projectDataset,
   schemeMapping,
@@ -191,4 +192,28 @@ export async function getProjectWithScheme(
     .where(eq(project.id, projectId));
   if (!row) return null;
   return { project: row.project, scheme: await getSchemeByKey(db, row.schemeKey) };
+}
+
+/**
+ * Datasets whose cells a model version learned from (train and validation splits of its snapshot),
+ * its base models' included, so prediction knows which datasets (sites) are new to it.
+ */
+export async function listModelTrainingDatasetIds(db: DbOrTx, modelVersionId: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  const seen = new Set<string>();
+  let current: string | null = modelVersionId;
+  // A fine-tuned model also learned what its base did; the chain is short, the guard stops a cycle.
+  while (current && !seen.has(current)) {
+    seen.add(current);
+    const rows = await db
+      .selectDistinct({ datasetId: image.datasetId })
+      .from(modelSnapshotItem)
+      .innerJoin(cell, eq(cell.id, modelSnapshotItem.cellId))
+      .innerJoin(image, eq(image.id, cell.imageId))
+      .where(and(eq(modelSnapshotItem.modelVersionId, current), inArray(modelSnapshotItem.split, ["train", "val"])));
+    for (const r of rows) out.add(r.datasetId);
+    const [parent] = await db.select({ parentId: modelVersion.parentId }).from(modelVersion).where(eq(modelVersion.id, current));
+    current = parent?.parentId ?? null;
+  }
+  return out;
 }

@@ -5,6 +5,8 @@ import {
   lodocvPlanPayloadSchema,
   predictPayloadSchema,
   trainPayloadSchema,
+  type AugmentSettings,
+  type PreprocessSettings,
   type TrainBackbone,
   type UncertaintyStrategy,
 } from "@hemaloop/ml/contracts";
@@ -16,8 +18,16 @@ import { job, modelVersion } from "../schema";
 import { lockWritableProject, type ProjectActor } from "./actor";
 import { ensureEvaluationSet } from "./evaluation-set-service";
 
-export type TrainJobRequest = { backbone?: TrainBackbone; inputSize?: number; epochs?: number };
-export type LodocvPlanRequest = TrainJobRequest & { timeBudgetMinutes: number };
+export type TrainJobRequest = {
+  backbone?: TrainBackbone;
+  inputSize?: number;
+  epochs?: number;
+  /** Absent: the payload schema's defaults (JOB_DEFAULTS), the same as the CLI's. */
+  preprocess?: PreprocessSettings;
+  augment?: AugmentSettings;
+};
+/** `adapt`: score each held-out site with AdaBN as well as without (default on). */
+export type LodocvPlanRequest = TrainJobRequest & { timeBudgetMinutes: number; adapt?: boolean };
 export type PredictJobRequest = {
   /** Absent = the project's published model, recorded explicitly in the payload. */
   modelVersionId?: string;
@@ -40,6 +50,8 @@ function trainSettings(p: ProjectSettingsRow, input: TrainJobRequest) {
     backbone: input.backbone ?? p.settings.defaultBackbone ?? JOB_DEFAULTS.backbone,
     inputSize: input.inputSize ?? p.settings.inputSize ?? JOB_DEFAULTS.inputSize,
     ...(input.epochs ? { epochs: input.epochs } : {}),
+    ...(input.preprocess ? { preprocess: input.preprocess } : {}),
+    ...(input.augment ? { augment: input.augment } : {}),
   };
 }
 
@@ -146,6 +158,7 @@ export async function enqueueLodocvPlan(db: DbOrTx, actor: ProjectActor, input: 
       role: "plan" as const,
       ...trainSettings(p, input),
       timeBudgetMinutes: input.timeBudgetMinutes,
+      ...(input.adapt !== undefined ? { adapt: input.adapt } : {}),
     });
     let created: Job;
     try {

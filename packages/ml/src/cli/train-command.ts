@@ -12,7 +12,6 @@ import {
   countByClass,
   DEFAULT_CELL_FRACTION,
   DEFAULT_CROP_MARGIN,
-  DEFAULT_POINT_BOX_SIZE,
   loadImageSet,
   loadLabeledSets,
   resolveClassKeys,
@@ -27,6 +26,7 @@ import {
   predictImageSet,
   saveClassifierArtifacts,
   toAugmentOptions,
+  toCropSettings,
   trainClassifier,
   type ClassifierArtifactConfig,
   type ScheduleName,
@@ -174,12 +174,10 @@ async function runTrain(argv: string[], env: CliEnv, signal: AbortSignal): Promi
   if (!(cellFraction > 0 && cellFraction <= 1)) throw new Error(`--cell-fraction must be in (0, 1] (got ${cellFraction})`);
   const colour = parseContractOption(values.colour, "colour", colourNormalisationSchema, "none");
   // Recorded in config.json: eval, predict and the trainer decode exactly like this.
-  const crop: ClassifierArtifactConfig["crop"] = {
+  const crop: ClassifierArtifactConfig["crop"] = toCropSettings(
+    { cellCentre: values["cell-centre"] === true, cellFraction, colour },
     margin,
-    pointBoxSize: DEFAULT_POINT_BOX_SIZE,
-    ...(values["cell-centre"] ? { cellCentre: { cellFraction } } : {}),
-    ...(colour !== "none" ? { colour } : {}),
-  };
+  );
   const cacheDir = values["cache-dir"] ?? env.cacheDir;
 
   const backend = await selectBackend({ preferred: parseBackendPreference(values.backend ?? env.backend), log: logLine });

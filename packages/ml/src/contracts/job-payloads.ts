@@ -35,6 +35,24 @@ export const JOB_DEFAULTS = {
   chunkSize: 2_000,
   /** Per-channel gain and bias jitter of training batches (DEFAULT_TRAIN_CONFIG.augment gain/bias; a test keeps them equal). */
   colourJitter: 0.1,
+  /**
+   * Preprocessing of train and LODOCV jobs, the CLI's defaults: plain box / centre crop (cell-centred
+   * crops off, --cell-fraction 0.6 when on) and no colour normalisation. docs/benchmarks.md
+   * "Cross-site": cell-centring helped in a small run but stays off until a larger one confirms it
+   * keeps PBC same-site accuracy; Reinhard / standardise are unmeasured.
+   */
+  cellCentre: false,
+  cellFraction: 0.6,
+  colour: "none" satisfies ColourNormalisation,
+  /**
+   * AdaBN (batch-norm statistics re-estimated on the target site's cells) when a model predicts or is
+   * evaluated on a dataset it did not train on: on, like the CLI's eval / predict without --no-adapt.
+   */
+  adapt: true,
+  /** Fewer cells of a dataset than this: no adaptation (too few for stable batch-norm statistics). */
+  minAdaptCells: 32,
+  /** Cells of a dataset AdaBN reads at most (evenly spread; the CLI's adaptBatchNormToSet default). */
+  maxAdaptCells: 1024,
   /** Rejections listed by name in an import job's result (the total is always kept). */
   importRejectionListCap: 200,
 } as const;
@@ -63,12 +81,34 @@ export const augmentSettingsSchema = z
   .refine((a) => a.zoom === undefined || a.zoom[0] <= a.zoom[1], { message: "zoom must be [min, max] with min <= max", path: ["zoom"] });
 export type AugmentSettings = z.output<typeof augmentSettingsSchema>;
 
+/** Per-crop colour normalisation modes (packages/ml/src/data/colour-normalisation.ts implements them). */
+export const colourNormalisationSchema = z.enum(["none", "reinhard", "standardise"]);
+export type ColourNormalisation = z.infer<typeof colourNormalisationSchema>;
+
+/**
+ * How cells become model inputs, the CLI's --cell-centre, --cell-fraction and --colour; recorded in
+ * the model's config.json `crop` so evaluation and prediction decode the same way.
+ */
+export const preprocessSettingsSchema = z.object({
+  /** Crop around the located nucleus so the cell fills `cellFraction` of the input. */
+  cellCentre: z.boolean().default(JOB_DEFAULTS.cellCentre),
+  cellFraction: z.number().gt(0).max(1).default(JOB_DEFAULTS.cellFraction),
+  colour: colourNormalisationSchema.default(JOB_DEFAULTS.colour),
+});
+export type PreprocessSettings = z.output<typeof preprocessSettingsSchema>;
+export const PREPROCESS_DEFAULTS: PreprocessSettings = {
+  cellCentre: JOB_DEFAULTS.cellCentre,
+  cellFraction: JOB_DEFAULTS.cellFraction,
+  colour: JOB_DEFAULTS.colour,
+};
+
 const sharedTrainSettings = {
   backbone: backboneSchema.default(JOB_DEFAULTS.backbone),
   inputSize: inputSizeSchema.default(JOB_DEFAULTS.inputSize),
   epochs: epochsSchema.optional(),
   seed: z.number().int().default(JOB_DEFAULTS.seed),
   augment: augmentSettingsSchema.default({ colourJitter: JOB_DEFAULTS.colourJitter }),
+  preprocess: preprocessSettingsSchema.default(PREPROCESS_DEFAULTS),
 };
 
 /** A train job (job.type "train"); everything optional has a CPU-friendly default. */
@@ -103,6 +143,11 @@ export type TrainPayloadInput = z.input<typeof trainPayloadSchema>;
 const lodocvSettings = {
   ...sharedTrainSettings,
   timeBudgetMinutes: timeBudgetMinutesSchema.default(JOB_DEFAULTS.lodocvTimeBudgetMinutes),
+  /**
+   * Score each held-out site with AdaBN (the product default) as well as without; false scores only
+   * without adaptation.
+   */
+  adapt: z.boolean().default(JOB_DEFAULTS.adapt),
 };
 
 /** The LODOCV plan job: it fans out one fold job per held-out dataset. */
@@ -131,6 +176,11 @@ export const predictPayloadSchema = z.object({
   strategy: strategySchema.default(JOB_DEFAULTS.strategy),
   /** Cells decoded and scored per chunk: bounds memory on large projects. */
   chunkSize: chunkSizeSchema.default(JOB_DEFAULTS.chunkSize),
+  /**
+   * AdaBN per dataset the model did not train on (with at least JOB_DEFAULTS.minAdaptCells cells);
+   * recorded per dataset in the job's result.
+   */
+  adapt: z.boolean().default(JOB_DEFAULTS.adapt),
 });
 export type PredictPayload = z.output<typeof predictPayloadSchema>;
 export type PredictPayloadInput = z.input<typeof predictPayloadSchema>;

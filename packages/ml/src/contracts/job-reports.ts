@@ -65,6 +65,21 @@ export const timeBudgetReportSchema = z.object({
   stepsPlanned: z.number(),
 });
 
+/** Whether a model's batch-norm statistics were re-estimated on a dataset (site) before scoring it. */
+export const siteAdaptationSchema = z.object({
+  adapted: z.boolean(),
+  /** Cells the statistics came from (0 when not adapted). */
+  cells: z.number(),
+  /** Batch-norm layers re-estimated. */
+  layers: z.number().optional(),
+  /** Why not, when not adapted. */
+  reason: z.string().optional(),
+});
+export type SiteAdaptation = z.output<typeof siteAdaptationSchema>;
+
+/** The share of an evaluation that came from one dataset (site). */
+export const siteReportSchema = z.object({ site: z.string(), report: classificationReportSchema });
+
 /** model_version.metrics of a train job: the report on the held-out split plus the training history. */
 export const modelMetricsSchema = classificationReportSchema.extend({
   split: z.string().optional(),
@@ -74,6 +89,8 @@ export const modelMetricsSchema = classificationReportSchema.extend({
   plannedEpochs: z.number().optional(),
   /** The time cap and whether it cut training short (then the model is not the full recipe's). */
   timeBudget: timeBudgetReportSchema.optional(),
+  /** Per dataset (site) of the test split, when it covers several. */
+  perSite: z.array(siteReportSchema).optional(),
 });
 export type ModelMetricsView = z.output<typeof modelMetricsSchema>;
 export type ModelMetricsReport = z.input<typeof modelMetricsSchema>;
@@ -105,11 +122,24 @@ export const lodocvFoldRecordSchema = z.object({
   n: z.number().optional(),
   yTrue: z.array(z.number()).optional(),
   probs: z.array(z.array(z.number())).optional(),
+  /** The same cells scored without adaptation, when `probs` are adapted (payload adapt, the default). */
+  probsUnadapted: z.array(z.array(z.number())).optional(),
+  adaptation: siteAdaptationSchema.optional(),
 });
 
 export const lodocvSummarySchema = z.object({
-  perSite: z.array(z.object({ heldOut: z.string(), report: classificationReportSchema })),
+  perSite: z.array(
+    z.object({
+      heldOut: z.string(),
+      report: classificationReportSchema,
+      /** The site scored without adaptation, when `report` is adapted. */
+      unadapted: classificationReportSchema.optional(),
+      adaptation: siteAdaptationSchema.optional(),
+    }),
+  ),
   pooled: classificationReportSchema,
+  /** Every fold scored without adaptation, when the per-site reports are adapted. */
+  pooledUnadapted: classificationReportSchema.optional(),
   acrossSites: z.object({
     accuracy: meanSdSchema,
     balancedAccuracy: meanSdSchema,
@@ -138,6 +168,9 @@ export const lodocvFoldJobResultSchema = z.object({
   balancedAccuracy: metric,
   kappa: metric,
   epochs: z.number(),
+  adaptation: siteAdaptationSchema.optional(),
+  /** Without adaptation, when the scores above are adapted. */
+  unadapted: z.object({ accuracy: metric, balancedAccuracy: metric }).optional(),
 });
 export type LodocvFoldJobResult = z.input<typeof lodocvFoldJobResultSchema>;
 
@@ -148,6 +181,8 @@ export const predictJobResultSchema = z.object({
   strategy: strategySchema,
   mcPasses: z.number(),
   runtime: z.enum(["onnxruntime", "tfjs"]),
+  /** Per dataset (site) scored: adapted to it (AdaBN) or why not. */
+  adaptation: z.array(siteAdaptationSchema.extend({ datasetId: z.string(), dataset: z.string(), scored: z.number() })).optional(),
 });
 export type PredictJobResult = z.input<typeof predictJobResultSchema>;
 

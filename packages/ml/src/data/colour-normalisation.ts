@@ -9,10 +9,9 @@
  * - "standardise": each RGB channel to mean 128, standard deviation 48 (no reference, no colour
  *   space: removes brightness and colour casts, also some of the stain's hue).
  */
-import { z } from "zod";
-
-export const colourNormalisationSchema = z.enum(["none", "reinhard", "standardise"]);
-export type ColourNormalisation = z.infer<typeof colourNormalisationSchema>;
+// The modes are part of the job contracts (a job payload's preprocess.colour); defined there once.
+import type { ColourNormalisation } from "../contracts/job-payloads";
+export { colourNormalisationSchema, type ColourNormalisation } from "../contracts/job-payloads";
 
 /** Mean and standard deviation of l, alpha, beta. */
 export interface LabStats {

@@ -1,5 +1,6 @@
 import { computeClassificationReport, type ClassificationReportOptions } from "../metrics/classification-report";
 import type { ClassificationReport } from "../metrics/types";
+import type { SiteAdaptation } from "../contracts";
 
 /** Predictions of one LODOCV fold on its held-out site. */
 export interface LodocvFoldResult {
@@ -81,4 +82,48 @@ export function aggregateLodocv(
       recall: Object.fromEntries(classKeys.map((k) => [k, summarise(reports.map((r) => r.perClass[k]?.recall ?? null))])),
     },
   };
+}
+
+/** A fold scored (by default) with AdaBN on its held-out site, and without it when adapted. */
+export interface LodocvAdaptedFoldResult extends LodocvFoldResult {
+  /** [sample][class] without adaptation; present when `probs` are adapted. */
+  probsUnadapted?: number[][];
+  adaptation?: SiteAdaptation;
+}
+
+export interface LodocvAdaptedSummary extends LodocvSummary {
+  perSite: { heldOut: string; report: ClassificationReport; unadapted?: ClassificationReport; adaptation?: SiteAdaptation }[];
+  /** Every fold without adaptation (a fold that was not adapted counts as it was scored). */
+  pooledUnadapted?: ClassificationReport;
+}
+
+/**
+ * aggregateLodocv over the folds as scored (adapted where adapted), plus each site's and the pooled
+ * report without adaptation when at least one fold was adapted, so a page can show both.
+ */
+export function aggregateLodocvWithAdaptation(
+  foldResults: readonly LodocvAdaptedFoldResult[],
+  classKeys: readonly string[],
+  opts: ClassificationReportOptions = {},
+): LodocvAdaptedSummary {
+  const summary = aggregateLodocv(foldResults, classKeys, opts);
+  const byKey = new Map(foldResults.map((f) => [f.heldOut, f]));
+  const anyAdapted = foldResults.some((f) => f.probsUnadapted !== undefined);
+  const perSite = summary.perSite.map((s) => {
+    const fold = byKey.get(s.heldOut)!;
+    return {
+      ...s,
+      ...(fold.probsUnadapted ? { unadapted: computeClassificationReport(fold.yTrue, fold.probsUnadapted, classKeys, opts) } : {}),
+      ...(fold.adaptation ? { adaptation: fold.adaptation } : {}),
+    };
+  });
+  if (!anyAdapted) return { ...summary, perSite };
+  const sorted = summary.perSite.map((s) => byKey.get(s.heldOut)!);
+  const pooledUnadapted = computeClassificationReport(
+    sorted.flatMap((f) => f.yTrue),
+    sorted.flatMap((f) => f.probsUnadapted ?? f.probs),
+    classKeys,
+    opts,
+  );
+  return { ...summary, perSite, pooledUnadapted };
 }

@@ -7,6 +7,7 @@ import Link from "next/link";
 import { useState } from "react";
 import type { AppRouter } from "../../../server/trpc/root";
 import { useTRPC } from "../../../trpc/client";
+import { DEFAULT_RECIPE, RecipeOptionsForm, toTrainOptions, type RecipeOptions } from "./recipe-options";
 
 type JobRow = inferRouterOutputs<AppRouter>["job"]["list"][number];
 
@@ -84,21 +85,30 @@ export function JobsPanel({
   const cancel = useMutation(trpc.job.cancel.mutationOptions({ onSuccess: () => void refresh(), onError }));
   const busy = enqueue.isPending || lodocv.isPending || predict.isPending;
 
+  const [recipe, setRecipe] = useState<RecipeOptions>(DEFAULT_RECIPE);
+  const trainOptions = toTrainOptions(recipe);
+
   const rows = jobs.data ?? [];
   return (
     <div>
+      {canTrain ? <RecipeOptionsForm value={recipe} onChange={setRecipe} /> : null}
       {canTrain ? (
         <div className="toolbar">
-          <button className="primary" type="button" disabled={busy} onClick={() => enqueue.mutate({ projectId })}>
+          <button className="primary" type="button" disabled={busy} onClick={() => enqueue.mutate({ projectId, ...trainOptions })}>
             {enqueue.isPending ? "Queuing…" : "Start training"}
           </button>
-          <button type="button" disabled={busy} onClick={() => lodocv.mutate({ projectId })} title="Leave-one-dataset-out cross-validation">
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() => lodocv.mutate({ projectId, ...trainOptions, adapt: recipe.adapt })}
+            title="Leave-one-dataset-out cross-validation"
+          >
             {lodocv.isPending ? "Queuing…" : "Run LODOCV"}
           </button>
           <button
             type="button"
             disabled={busy || !hasCurrentModel}
-            onClick={() => predict.mutate({ projectId })}
+            onClick={() => predict.mutate({ projectId, adapt: recipe.adapt })}
             title={hasCurrentModel ? "Score unlabelled cells with the current model and rank the review queue" : "Publish a model first"}
           >
             {predict.isPending ? "Queuing…" : "Predict & rank"}

@@ -1,10 +1,12 @@
 import { getProjectJobDetail, listProjectJobSummaries } from "@hemaloop/db/queries";
 import { cancelJob, enqueueLodocvPlan, enqueuePredictJob, enqueueTrainJob, type ProjectActor } from "@hemaloop/db/services";
 import {
+  augmentSettingsSchema,
   backboneSchema,
   inputSizeSchema,
   lodocvPlanPayloadSchema,
   predictPayloadSchema,
+  preprocessSettingsSchema,
   TRAIN_BACKBONES,
   trainPayloadSchema,
 } from "@hemaloop/ml/contracts";
@@ -23,6 +25,9 @@ export const trainJobInput = z.object({
   backbone: backboneSchema.optional(),
   inputSize: inputSizeSchema.optional(),
   epochs: trainPayloadSchema.shape.epochs,
+  /** Cell-centred crop and colour normalisation; absent = the product defaults (JOB_DEFAULTS). */
+  preprocess: preprocessSettingsSchema.optional(),
+  augment: augmentSettingsSchema.optional(),
 });
 
 /** The trainer's predict payload; modelVersionId defaults to the published model. */
@@ -30,8 +35,13 @@ export const predictJobInput = predictPayloadSchema;
 
 /** A LODOCV plan (role "plan"): one fold job per held-out dataset follows. */
 export const lodocvJobInput = lodocvPlanPayloadSchema
-  .pick({ backbone: true, inputSize: true, epochs: true, timeBudgetMinutes: true })
-  .extend({ backbone: backboneSchema.optional(), inputSize: inputSizeSchema.optional() });
+  .pick({ backbone: true, inputSize: true, epochs: true, timeBudgetMinutes: true, adapt: true })
+  .extend({
+    backbone: backboneSchema.optional(),
+    inputSize: inputSizeSchema.optional(),
+    preprocess: preprocessSettingsSchema.optional(),
+    augment: augmentSettingsSchema.optional(),
+  });
 
 const actorOf = (ctx: { project: { id: string }; user: { id: string } }): ProjectActor => ({
   projectId: ctx.project.id,

@@ -1,7 +1,7 @@
 import { listSchemeClasses, getProjectModelVersion, listProjectModelVersions } from "@hemaloop/db/queries";
 import { publishModel } from "@hemaloop/db/services";
 import { z } from "zod";
-import { parseModelMetrics } from "../../ml-reports";
+import { parseModelMetrics, summariseModelSites } from "../../ml-reports";
 import { roleProcedure, router } from "../init";
 
 const modelRef = z.object({ modelVersionId: z.uuid() });
@@ -12,14 +12,16 @@ export const modelRouter = router({
 
   /**
    * One model version of the project with its full metrics (null when missing or not a report) and the
-   * scheme's classes for labels and colours; another project's model is NOT_FOUND.
+   * scheme's classes for labels and colours; `sites` are the per-site rows of its test split when that
+   * covers several datasets, flagged against the whole split. Another project's model is NOT_FOUND.
    */
   get: roleProcedure("annotator")
     .input(modelRef)
     .query(async ({ ctx, input }) => {
       const mv = await getProjectModelVersion(ctx.db, { project: ctx.project, modelVersionId: input.modelVersionId });
       const classes = await listSchemeClasses(ctx.db, mv.schemeId);
-      return { ...mv, metrics: parseModelMetrics(mv.metrics), classes };
+      const metrics = parseModelMetrics(mv.metrics);
+      return { ...mv, metrics, sites: summariseModelSites(metrics), classes };
     }),
 
   /** Makes a ready model the project's current one; a rejected / failed / training one is CONFLICT (details: collapseReasons). */

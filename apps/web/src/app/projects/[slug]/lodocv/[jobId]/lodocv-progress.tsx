@@ -1,14 +1,15 @@
 "use client";
 
+import { JOB_DEFAULTS } from "@hemaloop/ml/contracts";
 import { formatMeanSd, formatMetric, ProgressBar } from "@hemaloop/ui";
 import { useQuery } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "../../../../../server/trpc/root";
 import { useTRPC } from "../../../../../trpc/client";
+import { LaggingSitesNote, SiteTable, type SiteTableRow } from "../../site-table";
 
 type JobDetail = inferRouterOutputs<AppRouter>["job"]["get"];
 type Summary = NonNullable<NonNullable<JobDetail["lodocv"]>["summary"]>;
-type Scalars = Summary["pooled"];
 type MeanSd = Summary["acrossSites"]["accuracy"];
 
 const active = new Set(["queued", "running"]);
@@ -126,47 +127,17 @@ export function LodocvProgress({
         {!plan?.summary ? (
           <p className="muted">{running ? "Results appear when the last fold finishes." : "No results: the run did not complete."}</p>
         ) : (
-          <div style={{ overflowX: "auto" }}>
-            <table className="data" data-testid="lodocv-table">
-              <thead>
-                <tr>
-                  <th rowSpan={2}>Held-out site</th>
-                  <th rowSpan={2} className="num">
-                    Cells
-                  </th>
-                  <th rowSpan={2} className="num">
-                    Accuracy
-                  </th>
-                  <th rowSpan={2} className="num">
-                    Bal. acc.
-                  </th>
-                  <th rowSpan={2} className="num">
-                    Kappa
-                  </th>
-                  <th rowSpan={2} className="num">
-                    Macro AUC
-                  </th>
-                  {classKeys.length ? (
-                    <th colSpan={classKeys.length} className="group">
-                      Recall per class
-                    </th>
-                  ) : null}
-                </tr>
-                <tr>
-                  {classKeys.map((k) => (
-                    <th key={k} className="class-col" title={`recall (sensitivity) of ${nameOf.get(k)?.name ?? k}`}>
-                      {nameOf.get(k)?.name ?? k}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {plan.summary.perSite.map((s) => (
-                  <ScalarRow key={s.heldOut} label={s.heldOut} s={s} classKeys={classKeys} />
-                ))}
-                <ScalarRow label="Pooled" s={plan.summary.pooled} classKeys={classKeys} className="pooled" />
+          <div>
+            <SiteTable
+              testId="lodocv-table"
+              classKeys={classKeys}
+              classNames={new Map([...nameOf].map(([k, c]) => [k, c.name]))}
+              showAdaptation
+              rows={lodocvRows(plan.summary)}
+              footer={
                 <tr className="meansd" data-testid="mean-sd">
                   <th scope="row">Mean ± sd</th>
+                  <td className="small">as scored</td>
                   <td />
                   <MeanSdCell value={plan.summary.acrossSites.accuracy} />
                   <MeanSdCell value={plan.summary.acrossSites.balancedAccuracy} />
@@ -176,8 +147,18 @@ export function LodocvProgress({
                     <MeanSdCell key={k} value={plan.summary!.acrossSites.recall[k]} />
                   ))}
                 </tr>
-              </tbody>
-            </table>
+              }
+            />
+            <LaggingSitesNote
+              sites={plan.summary.perSite.filter((s) => s.lagging).map((s) => ({ label: s.heldOut, balancedAccuracy: s.balancedAccuracy }))}
+              pooledBalancedAccuracy={plan.summary.pooled.balancedAccuracy}
+            />
+            <p className="muted small">
+              Adaptation: before scoring a held-out site, the model&apos;s batch-norm statistics are re-estimated on that site&apos;s own
+              cells (AdaBN, no labels needed), as prediction does on a dataset the model did not train on; the &quot;off&quot; row is the
+              model as trained. Sites with fewer than {JOB_DEFAULTS.minAdaptCells} cells are not adapted. The flag compares each site&apos;s
+              balanced accuracy as scored with the pooled row.
+            </p>
             <p className="muted small">
               N/A: the site has no cells of that class (or the metric is undefined there); the mean ± sd skips it.
             </p>
@@ -215,29 +196,43 @@ function MeanSdCell({ value }: { value: MeanSd | undefined }) {
   );
 }
 
-function ScalarRow({ label, s, classKeys, className }: { label: string; s: Scalars; classKeys: string[]; className?: string }) {
-  const na = (v: number | null | undefined) => {
-    const t = formatMetric(v);
-    return t === "N/A" ? <span className="muted">N/A</span> : t;
-  };
-  return (
-    <tr className={className} data-testid={className ? undefined : "site-row"}>
-      <th scope="row">{label}</th>
-      <td className="num">{s.n}</td>
-      <td className="num">{na(s.accuracy)}</td>
-      <td className="num">{na(s.balancedAccuracy)}</td>
-      <td className="num">{na(s.kappa)}</td>
-      <td className="num">{na(s.macroAuc)}</td>
-      {classKeys.map((k) => (
-        <td key={k} className="num">
-          {na(s.recall[k])}
-        </td>
-      ))}
-    </tr>
-  );
-}
-
 /** A payload field as text; the payload is untyped JSON, so anything but a string or number shows as nothing. */
 function payloadText(value: unknown): string {
   return typeof value === "string" || typeof value === "number" ? String(value) : "";
+}
+
+/** Text of a site's adaptation cell: on (cells), or off and why. */
+function adaptationText(a: Summary["perSite"][number]["adaptation"]): string {
+  if (!a) return "off";
+  return a.adapted ? `on (${a.cells} cells)` : `off: ${a.reason ?? "not adapted"}`;
+}
+
+/** Each site as scored (flagged against the pooled row), then without adaptation when it was adapted; the pooled rows last. */
+export function lodocvRows(summary: Summary): SiteTableRow[] {
+  const rows: SiteTableRow[] = [];
+  for (const site of summary.perSite) {
+    rows.push({
+      key: `${site.heldOut}:scored`,
+      label: site.heldOut,
+      adaptation: adaptationText(site.adaptation),
+      s: site,
+      lagging: site.lagging,
+      testId: "site-row",
+    });
+    if (site.unadapted) {
+      rows.push({
+        key: `${site.heldOut}:off`,
+        label: site.heldOut,
+        adaptation: "off",
+        s: site.unadapted,
+        className: "unadapted",
+        testId: "site-row-unadapted",
+      });
+    }
+  }
+  const adapted = summary.pooledUnadapted !== null;
+  rows.push({ key: "pooled", label: "Pooled", adaptation: adapted ? "as scored" : "off", s: summary.pooled, className: "pooled" });
+  if (summary.pooledUnadapted)
+    rows.push({ key: "pooled:off", label: "Pooled", adaptation: "off", s: summary.pooledUnadapted, className: "pooled" });
+  return rows;
 }

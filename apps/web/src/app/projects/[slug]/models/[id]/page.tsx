@@ -4,6 +4,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { load, serverApi } from "../../../../../trpc/server";
+import { LaggingSitesNote, SiteTable } from "../../site-table";
 import { PublishButton } from "../publish-button";
 
 export const dynamic = "force-dynamic";
@@ -14,6 +15,11 @@ const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function generateMetadata({ params }: Props): Promise<Metadata> {
   return { title: `Model · ${(await params).slug}` };
+}
+
+/** Recall per class of a report, for the per-site table's whole-split row. */
+function recallOf(m: { classKeys: string[]; perClass: Record<string, { recall: number | null }> }): Record<string, number | null> {
+  return Object.fromEntries(m.classKeys.map((k) => [k, m.perClass[k]?.recall ?? null]));
 }
 
 function Stat({ label, value, hint }: { label: string; value: string; hint?: string }) {
@@ -144,6 +150,29 @@ export default async function ModelPage({ params }: Props) {
                 ⚠ from 20%.
               </p>
             </section>
+            {mv.sites.length > 0 ? (
+              <section className="panel wide" aria-labelledby="per-site">
+                <h2 id="per-site">Per site</h2>
+                <p className="muted small">
+                  The test split covers {mv.sites.length} datasets (sites); each is scored on its own share. A model that does well overall
+                  can still fail one site.
+                </p>
+                <SiteTable
+                  testId="model-site-table"
+                  classKeys={m.classKeys}
+                  classNames={new Map(classes.map((c) => [c.key, c.label]))}
+                  showAdaptation={false}
+                  rows={[
+                    ...mv.sites.map((s) => ({ key: s.site, label: s.site, s, lagging: s.lagging, testId: "site-row" })),
+                    { key: "all", label: "All test cells", s: { ...m, recall: recallOf(m), support: {} }, className: "pooled" },
+                  ]}
+                />
+                <LaggingSitesNote
+                  sites={mv.sites.filter((s) => s.lagging).map((s) => ({ label: s.site, balancedAccuracy: s.balancedAccuracy }))}
+                  pooledBalancedAccuracy={m.balancedAccuracy}
+                />
+              </section>
+            ) : null}
             <section className="panel" aria-labelledby="curves">
               <h2 id="curves">Learning curves</h2>
               {history.length === 0 ? (
