@@ -19,3 +19,5 @@ export * from "./training-set";
 export * from "./users";
 export * from "./work-queue";
 export * from "./evaluation-set";
+export * from "./double-reading";
+export * from "./double-reading-conditions";

@@ -4,3 +4,4 @@ export * from "./dataset";
 export * from "./project";
 export * from "./label";
 export * from "./ml";
+export * from "./double-reading";

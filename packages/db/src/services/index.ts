@@ -17,3 +17,4 @@ export * from "./dataset-share-service";
 export * from "./reading-service";
 export * from "./import-job-service";
 export * from "./evaluation-set-service";
+export * from "./adjudication-service";
