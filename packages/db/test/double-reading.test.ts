@@ -67,7 +67,11 @@ it("training label rule: adjudicated, else agreed double reading, else the singl
   expect(resolveTrainingLabel([gt])).toEqual({ classId: "g", basis: "imported" });
   expect(resolveTrainingLabel([gt, { classId: "a", source: "human", updatedAt: at(1) }])).toEqual({ classId: "a", basis: "single" });
   expect(
-    resolveTrainingLabel([gt, { classId: "a", source: "human", updatedAt: at(1) }, { classId: "a", source: "model_accepted", updatedAt: at(2) }]),
+    resolveTrainingLabel([
+      gt,
+      { classId: "a", source: "human", updatedAt: at(1) },
+      { classId: "a", source: "model_accepted", updatedAt: at(2) },
+    ]),
   ).toEqual({ classId: "a", basis: "agreed" });
   // disagreeing double reading: the ground truth until adjudicated, nothing without one
   const split = [
@@ -80,7 +84,10 @@ it("training label rule: adjudicated, else agreed double reading, else the singl
     classId: "c",
     basis: "adjudicated",
   });
-  expect(resolveTrainingLabel([...split, { classId: "b", source: "human", updatedAt: at(0) }])).toEqual({ classId: "b", basis: "majority" });
+  expect(resolveTrainingLabel([...split, { classId: "b", source: "human", updatedAt: at(0) }])).toEqual({
+    classId: "b",
+    basis: "majority",
+  });
 });
 
 describeEachDb("blind double reading and adjudication", (kind) => {
@@ -109,7 +116,10 @@ describeEachDb("blind double reading and adjudication", (kind) => {
     await setDoubleReadingPlan(t.db, lead, { share: 0.25, datasetIds: [] });
     expect((await getDoubleReadingPlan(t.db, f.project.id))!.seed).toBe(plan.seed);
 
-    const audits = await t.db.select().from(auditEvent).where(and(eq(auditEvent.action, "double_reading.configure"), eq(auditEvent.entityId, f.project.id)));
+    const audits = await t.db
+      .select()
+      .from(auditEvent)
+      .where(and(eq(auditEvent.action, "double_reading.configure"), eq(auditEvent.entityId, f.project.id)));
     expect(audits).toHaveLength(2);
     expect(audits[0]).toMatchObject({ actorId: f.carol.id, before: null });
 
@@ -154,12 +164,20 @@ describeEachDb("blind double reading and adjudication", (kind) => {
     expect(json).not.toContain(f.mv.id);
     expect(json).not.toContain(f.classId("neutrophil"));
     expect(json).not.toContain("0.93");
-    await expect(decideQueueItem(t.db, alice, { itemId: aliceHeld[0]!, decision: { action: "accept" }, expectedVersion: null })).rejects.toThrow(
-      /blind/,
-    );
+    await expect(
+      decideQueueItem(t.db, alice, { itemId: aliceHeld[0]!, decision: { action: "accept" }, expectedVersion: null }),
+    ).rejects.toThrow(/blind/);
     // a project that reads blind hides predictions in every queue
-    await t.db.update(project).set({ settings: { blindReading: true } }).where(eq(project.id, f.project.id));
-    const reviewItem = (await t.db.select().from(reviewQueueItem).where(and(eq(reviewQueueItem.projectId, f.project.id), eq(reviewQueueItem.kind, "review"))))[0]!;
+    await t.db
+      .update(project)
+      .set({ settings: { blindReading: true } })
+      .where(eq(project.id, f.project.id));
+    const reviewItem = (
+      await t.db
+        .select()
+        .from(reviewQueueItem)
+        .where(and(eq(reviewQueueItem.projectId, f.project.id), eq(reviewQueueItem.kind, "review")))
+    )[0]!;
     const blindReview = await listReaderItems(t.db, {
       projectId: f.project.id,
       schemeId: f.scheme.id,
@@ -200,7 +218,10 @@ describeEachDb("blind double reading and adjudication", (kind) => {
     expect(await countAwaitingAdjudication(t.db, f.project.id)).toBe(1);
     const adjRows = await f.items("adjudication");
     expect(adjRows.map((r) => r.cellId)).toEqual([cellB!.id]);
-    const opened = await t.db.select().from(auditEvent).where(and(eq(auditEvent.action, "adjudication.open"), eq(auditEvent.entityId, adjRows[0]!.id)));
+    const opened = await t.db
+      .select()
+      .from(auditEvent)
+      .where(and(eq(auditEvent.action, "adjudication.open"), eq(auditEvent.entityId, adjRows[0]!.id)));
     expect(opened).toHaveLength(1);
 
     // a reader of the cell cannot adjudicate it; the lead can
@@ -220,10 +241,20 @@ describeEachDb("blind double reading and adjudication", (kind) => {
 
     // a reading version the lead did not see is a conflict and writes nothing
     await expect(
-      adjudicateItem(t.db, lead, { itemId: held[0]!, classId: f.classId("monocyte"), expectedVersion: null, readingVersions: { [f.alice.id]: 7 } }),
+      adjudicateItem(t.db, lead, {
+        itemId: held[0]!,
+        classId: f.classId("monocyte"),
+        expectedVersion: null,
+        readingVersions: { [f.alice.id]: 7 },
+      }),
     ).rejects.toBeInstanceOf(ConflictError);
     const versions = Object.fromEntries(view!.readings.map((r) => [r.readerId, r.version]));
-    const done = await adjudicateItem(t.db, lead, { itemId: held[0]!, classId: f.classId("monocyte"), expectedVersion: null, readingVersions: versions });
+    const done = await adjudicateItem(t.db, lead, {
+      itemId: held[0]!,
+      classId: f.classId("monocyte"),
+      expectedVersion: null,
+      readingVersions: versions,
+    });
     expect(done.label).toMatchObject({ classId: f.classId("monocyte"), source: "adjudicated", readerId: f.carol.id, version: 1 });
     expect(await countAwaitingAdjudication(t.db, f.project.id)).toBe(0);
     await expect(adjudicateItem(t.db, lead, { itemId: held[0]!, classId: f.classId("lymphocyte"), expectedVersion: 1 })).rejects.toThrow(
@@ -231,10 +262,18 @@ describeEachDb("blind double reading and adjudication", (kind) => {
     );
     const history = await t.db.select().from(labelHistory).where(eq(labelHistory.labelId, done.label.id));
     expect(history.map((h) => [h.source, h.version])).toEqual([["adjudicated", 1]]);
-    const audit = await t.db.select().from(auditEvent).where(and(eq(auditEvent.action, "review.adjudicate"), eq(auditEvent.entityId, held[0]!)));
+    const audit = await t.db
+      .select()
+      .from(auditEvent)
+      .where(and(eq(auditEvent.action, "review.adjudicate"), eq(auditEvent.entityId, held[0]!)));
     expect(audit).toHaveLength(1);
     expect(audit[0]!.after).toMatchObject({ classId: f.classId("monocyte"), labelId: done.label.id });
-    expect(await t.db.select().from(label).where(and(eq(label.cellId, cellB!.id), eq(label.source, "adjudicated")))).toHaveLength(1);
+    expect(
+      await t.db
+        .select()
+        .from(label)
+        .where(and(eq(label.cellId, cellB!.id), eq(label.source, "adjudicated"))),
+    ).toHaveLength(1);
 
     // training: A agreed (lymphocyte), B adjudicated (monocyte), C single reading left by alice (eosinophil)
     const training = await listTrainingCells(t.db, f.project.id);
@@ -243,8 +282,25 @@ describeEachDb("blind double reading and adjudication", (kind) => {
     expect(byId.get(cellB!.id)).toMatchObject({ classKey: "monocyte", labelBasis: "adjudicated", verified: true });
     expect(byId.get(cellC!.id)).toMatchObject({ classKey: "eosinophil", labelBasis: "single" });
     // imported ground truth yields to readers; a fresh disagreement without one is left out of training
-    await saveLabel(t.db, { cellId: cellC!.id, classId: f.classId("ig"), readerId: null, source: "imported", expectedVersion: null, actorId: null });
-    await saveLabel(t.db, { cellId: cellC!.id, classId: f.classId("basophil"), readerId: f.dave.id, source: "human", expectedVersion: null, actorId: f.dave.id });
-    expect((await listTrainingCells(t.db, f.project.id)).find((c) => c.cellId === cellC!.id)).toMatchObject({ classKey: "ig", labelBasis: "imported" });
+    await saveLabel(t.db, {
+      cellId: cellC!.id,
+      classId: f.classId("ig"),
+      readerId: null,
+      source: "imported",
+      expectedVersion: null,
+      actorId: null,
+    });
+    await saveLabel(t.db, {
+      cellId: cellC!.id,
+      classId: f.classId("basophil"),
+      readerId: f.dave.id,
+      source: "human",
+      expectedVersion: null,
+      actorId: f.dave.id,
+    });
+    expect((await listTrainingCells(t.db, f.project.id)).find((c) => c.cellId === cellC!.id)).toMatchObject({
+      classKey: "ig",
+      labelBasis: "imported",
+    });
   });
 });

@@ -1,7 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { ProjectSettings, reviewQueueItem } from "../schema";
 
-
 type QueueKind = (typeof reviewQueueItem.$inferSelect)["kind"];
 
 /**
@@ -38,4 +37,3 @@ export function claimConditionsForKind(kind: QueueKind, projectId: string, userI
   return sql`not exists (select 1 from review_queue_item o where o.project_id = ${projectId} and o.kind = 'double_reading'
     and o.cell_id = ${item}.cell_id)`;
 }
-

@@ -1,6 +1,17 @@
 import { and, eq, inArray, isNull, or, sql, type SQLWrapper } from "drizzle-orm";
 import type { DbOrTx } from "../client";
-import { cell, doubleReadingDataset, doubleReadingPlan, image, label, prediction, project, projectDataset, reviewQueueItem, user } from "../schema";
+import {
+  cell,
+  doubleReadingDataset,
+  doubleReadingPlan,
+  image,
+  label,
+  prediction,
+  project,
+  projectDataset,
+  reviewQueueItem,
+  user,
+} from "../schema";
 import { isEvaluationCell } from "./evaluation-set";
 import { listReaderItems, type ReaderItem } from "./work-queue";
 
@@ -156,7 +167,13 @@ export async function openAdjudicationOnDisagreement(
   const [existing] = await db
     .select({ id: reviewQueueItem.id })
     .from(reviewQueueItem)
-    .where(and(eq(reviewQueueItem.projectId, input.projectId), eq(reviewQueueItem.kind, "adjudication"), eq(reviewQueueItem.cellId, input.cellId)));
+    .where(
+      and(
+        eq(reviewQueueItem.projectId, input.projectId),
+        eq(reviewQueueItem.kind, "adjudication"),
+        eq(reviewQueueItem.cellId, input.cellId),
+      ),
+    );
   return existing?.id ?? null;
 }
 
@@ -182,7 +199,9 @@ export async function countAwaitingAdjudication(db: DbOrTx, projectId: string): 
     .select({ n: sql<number>`count(*)::int` })
     .from(reviewQueueItem)
     .innerJoin(cell, and(eq(cell.id, reviewQueueItem.cellId), isNull(cell.deletedAt)))
-    .where(and(eq(reviewQueueItem.projectId, projectId), eq(reviewQueueItem.kind, "adjudication"), sql`${reviewQueueItem.status} <> 'done'`));
+    .where(
+      and(eq(reviewQueueItem.projectId, projectId), eq(reviewQueueItem.kind, "adjudication"), sql`${reviewQueueItem.status} <> 'done'`),
+    );
   return Number(row?.n ?? 0);
 }
 

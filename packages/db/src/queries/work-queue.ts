@@ -444,10 +444,7 @@ export async function listReaderItems(
     .innerJoin(dataset, eq(dataset.id, image.datasetId))
     .leftJoin(
       prediction,
-      and(
-        eq(prediction.id, reviewQueueItem.predictionId),
-        input.blind ? sql`false` : sql`${reviewQueueItem.kind} <> 'double_reading'`,
-      ),
+      and(eq(prediction.id, reviewQueueItem.predictionId), input.blind ? sql`false` : sql`${reviewQueueItem.kind} <> 'double_reading'`),
     )
     .leftJoin(label, and(eq(label.cellId, cell.id), eq(label.schemeId, input.schemeId), eq(label.readerId, input.userId)))
     .where(and(eq(reviewQueueItem.projectId, input.projectId), inArray(reviewQueueItem.id, input.itemIds)));

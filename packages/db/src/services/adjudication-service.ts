@@ -47,7 +47,8 @@ export async function setDoubleReadingPlan(db: DbOrTx, actor: ReaderActor, input
         set: { share: input.share, seed, updatedBy: actor.actorId, updatedAt: sql`now()` },
       });
     await tx.delete(doubleReadingDataset).where(eq(doubleReadingDataset.projectId, p.id));
-    if (datasetIds.length > 0) await tx.insert(doubleReadingDataset).values(datasetIds.map((datasetId) => ({ projectId: p.id, datasetId })));
+    if (datasetIds.length > 0)
+      await tx.insert(doubleReadingDataset).values(datasetIds.map((datasetId) => ({ projectId: p.id, datasetId })));
     const queue = await rebuildDoubleReadingQueue(tx, p.id);
     const after = { share: input.share, seed, datasetIds };
     await recordAudit(tx, {
@@ -99,15 +100,19 @@ export async function adjudicateItem(db: DbOrTx, actor: ReaderActor, input: Adju
       .from(label)
       .where(and(eq(label.cellId, item.cellId), eq(label.schemeId, project.schemeId)))
       .for("update");
-    const readings = (await listDoubleReadings(tx, { projectId: project.id, schemeId: project.schemeId, cellIds: [item.cellId] })).get(item.cellId) ?? [];
+    const readings =
+      (await listDoubleReadings(tx, { projectId: project.id, schemeId: project.schemeId, cellIds: [item.cellId] })).get(item.cellId) ?? [];
     const changed = Object.entries(input.readingVersions ?? {}).some(
       ([readerId, version]) => readings.find((r) => r.readerId === readerId)?.version !== version,
     );
     if (changed || !readingsDisagree(readings)) {
-      throw new ConflictError(changed ? "a reading of this cell changed since you saw it" : "the readings of this cell no longer disagree", {
-        itemId: item.id,
-        readings,
-      });
+      throw new ConflictError(
+        changed ? "a reading of this cell changed since you saw it" : "the readings of this cell no longer disagree",
+        {
+          itemId: item.id,
+          readings,
+        },
+      );
     }
     await assertLabelTarget(tx, { project, cellId: item.cellId, classId: input.classId });
     const saved = await saveLabel(tx, {

@@ -42,12 +42,12 @@ export async function buildWorkQueue(
       input.kind === "double_reading"
         ? (await rebuildDoubleReadingQueue(tx, p.id)).added
         : await rebuildWorkQueue(tx, {
-      projectId: p.id,
-      schemeId: p.schemeId,
-      kind: input.kind,
-      strategy: input.strategy,
-      modelVersionId: p.currentModelVersionId,
-    });
+            projectId: p.id,
+            schemeId: p.schemeId,
+            kind: input.kind,
+            strategy: input.strategy,
+            modelVersionId: p.currentModelVersionId,
+          });
     await recordAudit(tx, {
       actorId: actor.actorId,
       action: "queue.build",
@@ -201,7 +201,11 @@ export async function decideQueueItem(db: DbOrTx, actor: ReaderActor, input: Dec
       after: { status: "done", action: input.decision.action, classId, labelId: saved.id, labelVersion: saved.version },
     });
     if (item.kind === "double_reading") {
-      const adjudicationItemId = await openAdjudicationOnDisagreement(tx, { projectId: project.id, schemeId: project.schemeId, cellId: item.cellId });
+      const adjudicationItemId = await openAdjudicationOnDisagreement(tx, {
+        projectId: project.id,
+        schemeId: project.schemeId,
+        cellId: item.cellId,
+      });
       if (adjudicationItemId) {
         await recordAudit(tx, {
           actorId: actor.actorId,
