@@ -39,8 +39,9 @@ export function cellPickHash(seed: string, cellId: SQLWrapper) {
 /**
  * (Re)fills the project's double-reading queue from its plan: a round 1 and a round 2 item for every
  * live cell of the project's datasets the plan picks, except the frozen evaluation set. Items carry no
- * prediction (the queue is blind). Pending items of cells the plan no longer picks leave the queue;
- * claimed and decided ones stay with their readers. Returns the items added and the cells picked.
+ * prediction (the queue is blind). Undecided items of cells the plan no longer picks leave the queue
+ * (a reader holding one gets NOT_FOUND on deciding it, and the cell returns to the other queues); decided
+ * readings stay. Returns the items added and the cells picked.
  */
 export async function rebuildDoubleReadingQueue(db: DbOrTx, projectId: string): Promise<{ added: number; removed: number; cells: number }> {
   const plan = await getDoubleReadingPlan(db, projectId);
@@ -66,7 +67,7 @@ export async function rebuildDoubleReadingQueue(db: DbOrTx, projectId: string): 
       and(
         eq(reviewQueueItem.projectId, projectId),
         eq(reviewQueueItem.kind, "double_reading"),
-        eq(reviewQueueItem.status, "pending"),
+        sql`${reviewQueueItem.status} <> 'done'`,
         pickedIds.length > 0 ? sql`not (${inArray(reviewQueueItem.cellId, pickedIds)})` : undefined,
       ),
     )

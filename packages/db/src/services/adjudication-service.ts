@@ -21,8 +21,8 @@ export type DoubleReadingPlanInput = {
 
 /**
  * A lead sets the project's blind double reading and the double-reading queue is rebuilt from it, in one
- * transaction with its audit event (before and after). share 0 and no datasets turns it off (pending
- * items leave the queue; claimed and decided ones stay).
+ * transaction with its audit event (before and after). share 0 and no datasets turns it off (undecided
+ * items leave the queue; decided readings stay).
  */
 export async function setDoubleReadingPlan(db: DbOrTx, actor: ReaderActor, input: DoubleReadingPlanInput) {
   if (!(input.share >= 0 && input.share <= 1)) throw new InvalidInputError("share must be between 0 and 1");
