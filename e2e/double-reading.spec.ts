@@ -40,6 +40,7 @@ async function openBlindReader(page: Page) {
 }
 
 test("two blind readers disagree on a cell, a lead adjudicates it, the label is adjudicated", async ({ browser }) => {
+  test.setTimeout(180_000); // three signed-in browsers and a dozen round trips on a shared machine
   const lead = await signedInContext(browser, logins.lead, `/projects/${demoProject}/review`);
   // About 10 % of the demo's cells, picked by a seeded hash; a share, not a dataset, so other specs keep their cells.
   expect(await setShare(lead.page, "10")).toBeGreaterThan(0);
