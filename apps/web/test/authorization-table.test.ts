@@ -460,6 +460,20 @@ export const procedureTable: Record<string, Row> = {
   // Nothing to undo yet.
   "reading.undo": { gate: "annotator", own: { input: A, allowed: "CONFLICT" }, cross: noIds("takes no id") },
   "reading.heartbeat": { gate: "annotator", own: { input: A }, cross: noIds("takes no id") },
+  "reading.doubleReadingPlan": { gate: "lead", own: { input: A }, cross: noIds("takes no id") },
+  // Only datasets attached to project A may be double read; project B's dataset is NOT_FOUND and nothing changes.
+  "reading.setDoubleReadingPlan": {
+    gate: "lead",
+    own: { input: (c) => ({ ...A(c), share: 0.1, datasetIds: [] }) },
+    cross: { input: (c) => ({ ...A(c), share: 0.1, datasetIds: [c.f.otherDatasetId] }) },
+  },
+  "reading.claimAdjudication": { gate: "lead", own: { input: (c) => ({ ...A(c), hold: 1 }) }, cross: noIds("takes no id") },
+  // Project A's queue item is a review item, not an adjudication: NOT_FOUND for whoever passes the gate, as project B's.
+  "reading.adjudicate": {
+    gate: "lead",
+    own: { input: (c) => ({ ...A(c), itemId: c.queueItemId, classId: c.f.classIds.ig!, expectedVersion: null }), allowed: "NOT_FOUND" },
+    cross: { input: (c) => ({ ...A(c), itemId: c.otherQueueItemId, classId: c.f.classIds.ig!, expectedVersion: null }) },
+  },
   // A training run of project A is queued first, so every caller who passes the gate gets CONFLICT and no job is added.
   "reading.retrainThenPredict": {
     gate: "lead",

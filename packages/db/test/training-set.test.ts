@@ -7,7 +7,7 @@ import { ensureUser } from "../src/queries/users";
 import { createCells } from "./helpers/fixtures";
 import { createTestDb, describeEachDb, type TestDb } from "./helpers/test-db";
 
-it("consensus: adjudicated beats readers, readers beat ground truth, majority then latest", () => {
+it("consensus: adjudicated beats readers, readers beat ground truth, majority; a tie among readers waits for adjudication", () => {
   const at = (s: number) => new Date(2026, 0, 1, 0, 0, s);
   expect(resolveConsensusLabel([])).toBeNull();
   expect(
@@ -28,7 +28,7 @@ it("consensus: adjudicated beats readers, readers beat ground truth, majority th
       { classId: "a", source: "human", updatedAt: at(1) },
       { classId: "b", source: "model_accepted", updatedAt: at(2) },
     ]),
-  ).toBe("b");
+  ).toBeNull();
   expect(
     resolveConsensusLabel([
       { classId: "a", source: "human", updatedAt: at(5) },

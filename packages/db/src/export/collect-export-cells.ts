@@ -140,7 +140,7 @@ export async function collectExportCells(db: DbOrTx, options: CollectExportOptio
       const classId = l.schemeId === scheme.id ? l.classId : translate.get(l.classId);
       return classId ? [{ classId, source: l.source, updatedAt: l.updatedAt }] : [];
     });
-    // Same rule as the training set: the highest-ranked source wins, then the majority, then the latest.
+    // Same rule as the training set (resolveTrainingLabel): adjudicated, agreed, single reading, ground truth.
     const classId = resolveConsensusLabel(translated);
     if (!classId) {
       unmapped += 1;

@@ -22,3 +22,5 @@ export * from "./evaluation-set";
 export * from "./differential";
 export * from "./agreement";
 export * from "./al-rounds";
+export * from "./double-reading";
+export * from "./double-reading-conditions";

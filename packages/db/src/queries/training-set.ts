@@ -39,34 +39,66 @@ export type TrainingCell = {
   verified: boolean;
   /** In the project's frozen evaluation set. */
   inEvaluationSet: boolean;
+  /** Which step of the training label rule gave the class. */
+  labelBasis: TrainingLabelBasis;
 };
 
 type LabelSource = (typeof label.$inferSelect)["source"];
-// Adjudicated labels settle disagreements; readers' labels outrank the dataset's own ground truth.
-const sourceRank: Record<LabelSource, number> = { adjudicated: 3, human: 2, model_accepted: 2, imported: 1 };
 
-type CandidateLabel = { classId: string; source: LabelSource; updatedAt: Date };
+export type CandidateLabel = { classId: string; source: LabelSource; updatedAt: Date };
 
-/**
- * The consensus label of one cell: the highest-ranked source wins; within it, the majority class,
- * ties broken by the most recent change.
- */
-export function resolveConsensusLabel(labels: CandidateLabel[]): string | null {
-  if (labels.length === 0) return null;
-  const best = Math.max(...labels.map((l) => sourceRank[l.source]));
-  const top = labels.filter((l) => sourceRank[l.source] === best);
-  const votes = new Map<string, { n: number; latest: number }>();
-  for (const l of top) {
-    const v = votes.get(l.classId) ?? { n: 0, latest: 0 };
-    votes.set(l.classId, { n: v.n + 1, latest: Math.max(v.latest, l.updatedAt.getTime()) });
-  }
-  return [...votes.entries()].sort((a, b) => b[1].n - a[1].n || b[1].latest - a[1].latest)[0]![0];
+/** Why a cell's training label is what it is (see resolveTrainingLabel). */
+export type TrainingLabelBasis = "adjudicated" | "agreed" | "majority" | "single" | "imported";
+
+/** The class with the most votes, or null on a tie for first place; the latest of each class breaks nothing. */
+function pluralityClass(labels: CandidateLabel[]): string | null {
+  const votes = new Map<string, number>();
+  for (const l of labels) votes.set(l.classId, (votes.get(l.classId) ?? 0) + 1);
+  const ranked = [...votes.entries()].sort((a, b) => b[1] - a[1]);
+  if (ranked.length === 0 || (ranked.length > 1 && ranked[0]![1] === ranked[1]![1])) return null;
+  return ranked[0]![0];
 }
 
-/** True when a label other than an accepted model guess backs the consensus class at the winning rank. */
+const latestFirst = (a: CandidateLabel, b: CandidateLabel) => b.updatedAt.getTime() - a.updatedAt.getTime();
+
+/**
+ * The training label of one cell, per the reading room's rule (docs/reading-room.md):
+ * 1. adjudicated: a lead settled a disagreement (the latest adjudication wins);
+ * 2. agreed: two or more readers (human or accepted prediction) name the same class; with more than two
+ *    readers a strict majority also counts ("majority");
+ * 3. single: the only reader's label;
+ * 4. imported: the contributing dataset's own ground truth.
+ * Readers who tie (a double reading that disagrees and waits for adjudication) fall back to the imported
+ * ground truth; without one the cell has no training label (null) until a lead adjudicates it.
+ */
+export function resolveTrainingLabel(labels: CandidateLabel[]): { classId: string; basis: TrainingLabelBasis } | null {
+  const adjudicated = labels.filter((l) => l.source === "adjudicated").sort(latestFirst);
+  if (adjudicated.length > 0) return { classId: adjudicated[0]!.classId, basis: "adjudicated" };
+  const readers = labels.filter((l) => l.source === "human" || l.source === "model_accepted");
+  const winner = pluralityClass(readers);
+  if (winner) {
+    const basis = readers.length === 1 ? "single" : readers.every((l) => l.classId === winner) ? "agreed" : "majority";
+    return { classId: winner, basis };
+  }
+  const imported = labels.filter((l) => l.source === "imported").sort(latestFirst);
+  if (imported.length === 0) return null;
+  return { classId: pluralityClass(imported) ?? imported[0]!.classId, basis: "imported" };
+}
+
+/** The class resolveTrainingLabel gives the cell (null = no training label). Training and exports both use it. */
+export function resolveConsensusLabel(labels: CandidateLabel[]): string | null {
+  return resolveTrainingLabel(labels)?.classId ?? null;
+}
+
+/**
+ * True when the cell's training label is backed by more than an accepted model guess: an adjudication,
+ * the imported ground truth, or at least one reader who chose the class themselves.
+ */
 export function isVerifiedConsensus(labels: CandidateLabel[], classId: string): boolean {
-  const best = Math.max(...labels.map((l) => sourceRank[l.source]));
-  return labels.some((l) => sourceRank[l.source] === best && l.classId === classId && l.source !== "model_accepted");
+  const resolved = resolveTrainingLabel(labels);
+  if (!resolved || resolved.classId !== classId) return false;
+  if (resolved.basis === "adjudicated" || resolved.basis === "imported") return true;
+  return labels.some((l) => l.source === "human" && l.classId === classId);
 }
 
 /** The split group of a cell: ids are per dataset, so the dataset prefixes them. */
@@ -130,7 +162,10 @@ export async function listTrainingCells(db: DbOrTx, projectId: string): Promise<
   }
   const result: TrainingCell[] = [];
   for (const { row, labels } of byCell.values()) {
-    const classId = resolveConsensusLabel(labels)!;
+    const resolved = resolveTrainingLabel(labels);
+    // A disagreement waiting for adjudication (and no ground truth) is not trained on.
+    if (!resolved) continue;
+    const classId = resolved.classId;
     const hasBox = row.geometry !== "whole" && row.x !== null && row.y !== null;
     result.push({
       cellId: row.cellId,
@@ -148,6 +183,7 @@ export async function listTrainingCells(db: DbOrTx, projectId: string): Promise<
       classKey: classKeyById.get(classId)!,
       groupKey: toGroupKey(row),
       verified: isVerifiedConsensus(labels, classId),
+      labelBasis: resolved.basis,
       inEvaluationSet: Boolean(row.inEvaluationSet),
     });
   }

@@ -35,6 +35,7 @@ import {
   schemeMappingEntry,
 } from "../schema";
 import { cellPlacementColumns, type CellPlacement } from "./cells";
+import { claimConditionsForKind } from "./double-reading-conditions";
 import { isEvaluationCell } from "./evaluation-set";
 
 export type QueueKind = (typeof reviewQueueItem.$inferSelect)["kind"];
@@ -287,6 +288,7 @@ export async function claimQueueItems(db: DbOrTx, input: ClaimInput): Promise<st
         skipped,
         // Items queued before the cell joined the evaluation set are never handed out.
         sql`not ${isEvaluationCell(input.projectId, cell.id)}`,
+        claimConditionsForKind(input.kind, input.projectId, input.userId),
         filterConditions(input.filters ?? {}),
       ),
     )
@@ -407,16 +409,21 @@ export type ReaderItem = CellPlacement & {
   kind: QueueKind;
   priority: number;
   leaseExpiresAt: Date | null;
-  /** Absent in blind queues (later issue): the reader must not see it in the page nor the response. */
+  /** True in a blind queue: the prediction is then null (never selected), and cannot be accepted. */
+  blind: boolean;
+  /** Null in blind queues: the reader must not see it in the page nor the response. */
   prediction: { predictedClassId: string; confidence: number; modelVersionId: string } | null;
   /** The reader's own label on the cell (its version is the optimistic-lock token). */
   myLabel: { classId: string; version: number; source: string } | null;
 };
 
-/** What the reader shows for the items it holds, in the order given. */
+/**
+ * What the reader shows for the items it holds, in the order given. `blind` (the project reads blind)
+ * and double-reading items never join the prediction, so it cannot leak into a response.
+ */
 export async function listReaderItems(
   db: DbOrTx,
-  input: { projectId: string; schemeId: string; userId: string; itemIds: string[] },
+  input: { projectId: string; schemeId: string; userId: string; itemIds: string[]; blind?: boolean },
 ): Promise<ReaderItem[]> {
   if (input.itemIds.length === 0) return [];
   const rows = await db
@@ -437,7 +444,10 @@ export async function listReaderItems(
     .innerJoin(cell, and(eq(cell.id, reviewQueueItem.cellId), isNull(cell.deletedAt)))
     .innerJoin(image, eq(image.id, cell.imageId))
     .innerJoin(dataset, eq(dataset.id, image.datasetId))
-    .leftJoin(prediction, eq(prediction.id, reviewQueueItem.predictionId))
+    .leftJoin(
+      prediction,
+      and(eq(prediction.id, reviewQueueItem.predictionId), input.blind ? sql`false` : sql`${reviewQueueItem.kind} <> 'double_reading'`),
+    )
     .leftJoin(label, and(eq(label.cellId, cell.id), eq(label.schemeId, input.schemeId), eq(label.readerId, input.userId)))
     .where(and(eq(reviewQueueItem.projectId, input.projectId), inArray(reviewQueueItem.id, input.itemIds)));
   const byId = new Map(
@@ -445,6 +455,7 @@ export async function listReaderItems(
       r.id,
       {
         ...r,
+        blind: input.blind === true || r.kind === "double_reading",
         prediction: predictedClassId && confidence !== null && modelVersionId ? { predictedClassId, confidence, modelVersionId } : null,
         myLabel: myClassId && myVersion !== null && mySource ? { classId: myClassId, version: myVersion, source: mySource } : null,
       },

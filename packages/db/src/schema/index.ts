@@ -5,3 +5,4 @@ export * from "./project";
 export * from "./label";
 export * from "./ml";
 export * from "./al-round";
+export * from "./double-reading";

@@ -28,10 +28,11 @@ export const jobStatus = pgEnum("job_status", ["queued", "running", "succeeded",
 export const reviewStatus = pgEnum("review_status", ["pending", "claimed", "done", "skipped"]);
 /**
  * What a work queue streams: labeling = unlabelled cells, review = predictions by uncertainty,
- * false_negative = cells called normal ordered by their probability of the abnormal classes.
- * Later kinds (double reading, adjudication, gold) add values here.
+ * false_negative = cells called normal ordered by their probability of the abnormal classes,
+ * double_reading = blind round 1 and round 2 items of the cells a double-reading plan picks (two distinct
+ * readers), adjudication = double-read cells whose two readings disagree (leads only).
  */
-export const queueKind = pgEnum("queue_kind", ["labeling", "review", "false_negative"]);
+export const queueKind = pgEnum("queue_kind", ["labeling", "review", "false_negative", "double_reading", "adjudication"]);
 export const reviewDecisionAction = pgEnum("review_decision_action", ["accept", "correct"]);
 
 export const modelVersion = pgTable(

@@ -19,3 +19,4 @@ export * from "./import-job-service";
 export * from "./evaluation-set-service";
 export * from "./differential-service";
 export * from "./al-round-service";
+export * from "./adjudication-service";

@@ -3,6 +3,8 @@ import type { DbOrTx } from "../client";
 import { ConflictError, InvalidInputError, NotFoundError } from "../errors";
 import { recordAudit } from "../queries/audit";
 import { assertLabelTarget } from "../queries/cells";
+import { openAdjudicationOnDisagreement, rebuildDoubleReadingQueue, withdrawPendingAdjudication } from "../queries/double-reading";
+import { isBlindQueue } from "../queries/double-reading-conditions";
 import { saveLabel, type SavedLabel } from "../queries/labels";
 import {
   claimQueueItems,
@@ -35,13 +37,17 @@ export async function buildWorkQueue(
 ): Promise<{ items: number }> {
   return db.transaction(async (tx) => {
     const p = await lockWritableProject(tx, actor.projectId);
-    const items = await rebuildWorkQueue(tx, {
-      projectId: p.id,
-      schemeId: p.schemeId,
-      kind: input.kind,
-      strategy: input.strategy,
-      modelVersionId: p.currentModelVersionId,
-    });
+    if (input.kind === "adjudication") throw new InvalidInputError("the adjudication queue fills itself from disagreeing double readings");
+    const items =
+      input.kind === "double_reading"
+        ? (await rebuildDoubleReadingQueue(tx, p.id)).added
+        : await rebuildWorkQueue(tx, {
+            projectId: p.id,
+            schemeId: p.schemeId,
+            kind: input.kind,
+            strategy: input.strategy,
+            modelVersionId: p.currentModelVersionId,
+          });
     await recordAudit(tx, {
       actorId: actor.actorId,
       action: "queue.build",
@@ -141,9 +147,13 @@ export async function decideQueueItem(db: DbOrTx, actor: ReaderActor, input: Dec
     }
     const [target] = await tx.select({ deletedAt: cell.deletedAt }).from(cell).where(eq(cell.id, item.cellId));
     if (target?.deletedAt) throw new ConflictError("this cell was deleted since you claimed it", { itemId: item.id, cellId: item.cellId });
+    if (item.kind === "adjudication") throw new InvalidInputError("an adjudication is decided by adjudicate, not by a reader decision");
+    const blind = isBlindQueue(item.kind, project.settings);
     const [pred] = item.predictionId ? await tx.select().from(prediction).where(eq(prediction.id, item.predictionId)) : [];
     let classId: string;
     if (input.decision.action === "accept") {
+      // A blind reader never saw a prediction, so there is nothing they could accept.
+      if (blind) throw new InvalidInputError("this queue is blind: choose a class, there is no prediction to accept");
       if (!pred) throw new InvalidInputError("this cell has no prediction to accept");
       classId = pred.predictedClassId;
     } else {
@@ -190,6 +200,22 @@ export async function decideQueueItem(db: DbOrTx, actor: ReaderActor, input: Dec
       before: { status: item.status, labelClassId: before?.classId ?? null },
       after: { status: "done", action: input.decision.action, classId, labelId: saved.id, labelVersion: saved.version },
     });
+    if (item.kind === "double_reading") {
+      const adjudicationItemId = await openAdjudicationOnDisagreement(tx, {
+        projectId: project.id,
+        schemeId: project.schemeId,
+        cellId: item.cellId,
+      });
+      if (adjudicationItemId) {
+        await recordAudit(tx, {
+          actorId: actor.actorId,
+          action: "adjudication.open",
+          entityType: "review_queue_item",
+          entityId: adjudicationItemId,
+          after: { cellId: item.cellId, reason: "double readings disagree" },
+        });
+      }
+    }
     return { label: saved, decisionId: decision!.id };
   });
 }
@@ -265,13 +291,15 @@ export async function undoLastDecision(db: DbOrTx, actor: ReaderActor, input: { 
         updatedAt: sql`now()`,
       })
       .where(eq(reviewQueueItem.id, decision.itemId));
+    // A reading taken back is no disagreement any more, until it is decided again.
+    const withdrawn = await withdrawPendingAdjudication(tx, { projectId: project.id, cellId: decision.cellId });
     await recordAudit(tx, {
       actorId: actor.actorId,
       action: "review.undo",
       entityType: "review_queue_item",
       entityId: decision.itemId,
       before: { status: "done", classId: decision.classId, decisionId: decision.id },
-      after: { status: "claimed", restoredClassId: decision.previousClassId },
+      after: { status: "claimed", restoredClassId: decision.previousClassId, adjudicationWithdrawn: withdrawn > 0 },
     });
     return { itemId: decision.itemId, cellId: decision.cellId, restoredClassId: decision.previousClassId };
   });

@@ -1,10 +1,20 @@
-import { DEFAULT_LEASE_MS, getQueueProgress, listReaderItems } from "@hemaloop/db/queries";
 import {
+  countAwaitingAdjudication,
+  DEFAULT_LEASE_MS,
+  getDoubleReadingPlan,
+  getQueueProgress,
+  isBlindQueue,
+  listAdjudicationItems,
+  listReaderItems,
+} from "@hemaloop/db/queries";
+import {
+  adjudicateItem,
   buildWorkQueue,
   claimReaderBatch,
   decideQueueItem,
   enqueueRetrainThenPredict,
   renewReaderClaims,
+  setDoubleReadingPlan,
   skipReaderItem,
   undoLastDecision,
   type ReaderActor,
@@ -13,7 +23,8 @@ import { UNCERTAINTY_STRATEGIES } from "@hemaloop/ml/contracts";
 import { z } from "zod";
 import { roleProcedure, router } from "../init";
 
-const kindSchema = z.enum(["labeling", "review", "false_negative"]);
+/** The queues readers work; adjudication has its own lead-only procedures. */
+const kindSchema = z.enum(["labeling", "review", "false_negative", "double_reading"]);
 const filtersSchema = z
   .object({
     datasetId: z.uuid().optional(),
@@ -70,6 +81,8 @@ export const readingRouter = router({
         schemeId: ctx.project.schemeId,
         userId: ctx.user.id,
         itemIds: ids,
+        // Blind items never carry the prediction: it is not selected, so it cannot reach the response.
+        blind: isBlindQueue(input.kind, ctx.project.settings),
       });
       const progress = await getQueueProgress(ctx.db, {
         projectId: ctx.project.id,
@@ -99,6 +112,50 @@ export const readingRouter = router({
   skip: roleProcedure("annotator")
     .input(z.object({ itemId: z.uuid() }))
     .mutation(({ ctx, input }) => skipReaderItem(ctx.db, readerOf(ctx), input)),
+
+  /** The project's blind double reading (share and whole datasets) and the cells awaiting adjudication. */
+  doubleReadingPlan: roleProcedure("lead").query(async ({ ctx }) => ({
+    plan: await getDoubleReadingPlan(ctx.db, ctx.project.id),
+    awaitingAdjudication: await countAwaitingAdjudication(ctx.db, ctx.project.id),
+  })),
+
+  /** A lead sets the double-reading share and datasets; the blind double-reading queue is rebuilt (audited). */
+  setDoubleReadingPlan: roleProcedure("lead")
+    .input(
+      z.object({
+        share: z.number().min(0).max(1),
+        datasetIds: z.array(z.uuid()).max(500),
+        reseed: z.boolean().optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => setDoubleReadingPlan(ctx.db, readerOf(ctx), input)),
+
+  /** The lead's adjudication batch: disagreeing double readings with both readings (reader names) and the prediction. */
+  claimAdjudication: roleProcedure("lead")
+    .input(z.object({ hold: z.number().int().min(1).max(20).default(5), skippedSince: z.coerce.date().optional() }))
+    .mutation(async ({ ctx, input }) => {
+      const ids = await claimReaderBatch(ctx.db, readerOf(ctx), { kind: "adjudication", ...input, leaseMs: ctx.readerLeaseMs });
+      const items = await listAdjudicationItems(ctx.db, {
+        projectId: ctx.project.id,
+        schemeId: ctx.project.schemeId,
+        userId: ctx.user.id,
+        itemIds: ids,
+      });
+      const progress = await getQueueProgress(ctx.db, { projectId: ctx.project.id, kind: "adjudication", userId: ctx.user.id });
+      return { items, progress, leaseMs: ctx.readerLeaseMs ?? DEFAULT_LEASE_MS };
+    }),
+
+  /** A lead decides a disagreement (label source adjudicated); stale readings or labels are CONFLICT. */
+  adjudicate: roleProcedure("lead")
+    .input(
+      z.object({
+        itemId: z.uuid(),
+        classId: z.uuid(),
+        expectedVersion: z.number().int().min(1).nullable(),
+        readingVersions: z.record(z.uuid(), z.number().int().min(1)).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => adjudicateItem(ctx.db, readerOf(ctx), input)),
 
   /** Undoes the caller's most recent decision in the project (up to 20 back). */
   undo: roleProcedure("annotator").mutation(({ ctx }) => undoLastDecision(ctx.db, readerOf(ctx), { leaseMs: ctx.readerLeaseMs })),

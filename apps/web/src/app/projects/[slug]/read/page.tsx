@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { load, serverApi } from "../../../../trpc/server";
+import { Adjudicator } from "./adjudicator";
 import { Reader } from "./reader";
 
 export const dynamic = "force-dynamic";
@@ -14,7 +15,7 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
   return { title: `Reader · ${(await params).slug}` };
 }
 
-const kinds = ["review", "false_negative", "labeling"] as const;
+const kinds = ["review", "false_negative", "labeling", "double_reading", "adjudication"] as const;
 
 function one(v: string | string[] | undefined): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
@@ -39,13 +40,17 @@ export default async function ReadPage({ params, searchParams }: Props) {
         <Link href="/">My projects</Link> / <Link href={`/projects/${slug}`}>{project.project.name}</Link> /{" "}
         <Link href={`/projects/${slug}/review`}>Review queue</Link> / Reader
       </div>
-      <Reader
-        projectId={project.project.id}
-        slug={slug}
-        kind={kind}
-        classes={project.scheme.classes}
-        filters={{ datasetId, predictedClassId, minConfidence: band(one(sp.min)), maxConfidence: band(one(sp.max)) }}
-      />
+      {kind === "adjudication" ? (
+        <Adjudicator projectId={project.project.id} slug={slug} classes={project.scheme.classes} />
+      ) : (
+        <Reader
+          projectId={project.project.id}
+          slug={slug}
+          kind={kind}
+          classes={project.scheme.classes}
+          filters={{ datasetId, predictedClassId, minConfidence: band(one(sp.min)), maxConfidence: band(one(sp.max)) }}
+        />
+      )}
     </main>
   );
 }

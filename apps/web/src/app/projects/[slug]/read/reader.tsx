@@ -7,7 +7,7 @@ import Link from "next/link";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { trpcErrorCode, useTRPC } from "../../../../trpc/client";
 
-type Kind = "review" | "false_negative" | "labeling";
+type Kind = "review" | "false_negative" | "labeling" | "double_reading";
 type Filters = { datasetId?: string; predictedClassId?: string; minConfidence?: number; maxConfidence?: number };
 type Props = { projectId: string; slug: string; kind: Kind; classes: ClassSummary[]; filters: Filters };
 type Progress = { remaining: number; held: number; doneToday: number; decisionsSinceModel: number };
@@ -20,7 +20,7 @@ const HOLD = 11;
  */
 const HEARTBEAT_MS = 60_000;
 
-function CellCrop({ item, large }: { item: ReaderItem; large: boolean }) {
+export function CellCrop({ item, large }: { item: ReaderItem; large: boolean }) {
   const size = large ? 420 : 160;
   if (item.geometry === "box" && item.x !== null && item.y !== null && item.width && item.height) {
     return (
@@ -237,7 +237,11 @@ export function Reader({ projectId, slug, kind, classes, filters }: Props) {
             <p className="small muted">
               {current.datasetName} · {current.imageName}
             </p>
-            {predicted && current.prediction ? (
+            {current.blind ? (
+              <p data-testid="reader-blind">
+                <b>Blind reading</b> <span className="muted small">(no prediction, no other reading: press a class key)</span>
+              </p>
+            ) : predicted && current.prediction ? (
               <p data-testid="reader-prediction">
                 Model: <ClassChip name={predicted.name} color={predicted.color} /> {formatPercent(current.prediction.confidence)}{" "}
                 <span className="muted small">(Enter accepts)</span>
@@ -254,7 +258,8 @@ export function Reader({ projectId, slug, kind, classes, filters }: Props) {
               <b>Enter</b> accept · <b>{classes[0]?.shortcut ?? "1"}</b>–<b>{classes[classes.length - 1]?.shortcut ?? "9"}</b> class ·{" "}
               <b>s</b> skip · <b>z</b> undo · <b>?</b> all keys
             </p>
-            {current.imageKind === "field" && (
+            {/* The field viewer shows predictions and labels: a blind reader does not get the link. */}
+            {current.imageKind === "field" && !current.blind && (
               <p className="small">
                 <Link href={`/projects/${slug}/fields/${current.imageId}?cell=${current.cellId}`}>Open the field at this cell</Link>
               </p>

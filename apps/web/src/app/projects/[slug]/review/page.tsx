@@ -2,6 +2,7 @@ import { ClassChip, cropBackground, formatMetric, formatPercent } from "@hemaloo
 import type { Metadata } from "next";
 import Link from "next/link";
 import { load, serverApi } from "../../../../trpc/server";
+import { DoubleReadingPanel } from "./double-reading-panel";
 import { QueueChooser } from "./queue-chooser";
 
 export const dynamic = "force-dynamic";
@@ -46,6 +47,13 @@ export default async function ReviewPage({ params }: Props) {
         classes={project.scheme.classes}
         datasets={project.datasets.map((d) => ({ id: d.id, name: d.name }))}
       />
+      {(project.role === "lead" || project.role === "admin") && (
+        <DoubleReadingPanel
+          projectId={project.project.id}
+          slug={slug}
+          datasets={project.datasets.map((d) => ({ id: d.id, name: d.name }))}
+        />
+      )}
       {items.length === 0 ? (
         <section className="panel">
           <p className="muted">

@@ -6,7 +6,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { useTRPC } from "../../../../trpc/client";
 
-type Kind = "review" | "false_negative" | "labeling";
+type Kind = "review" | "false_negative" | "labeling" | "double_reading";
 type Strategy = "entropy" | "leastConfidence" | "margin" | "bald";
 type Props = {
   projectId: string;
@@ -20,6 +20,7 @@ const kindLabels: Record<Kind, string> = {
   review: "Review predictions (by uncertainty)",
   false_negative: "False-negative risk (normal calls, most abnormal-looking first)",
   labeling: "Labeling (unlabelled cells, dataset order)",
+  double_reading: "Blind double reading (no prediction; two independent readers per cell)",
 };
 
 /** Choose a work queue and its filters, open the reader; a lead (re)ranks the queue from the current model. */
