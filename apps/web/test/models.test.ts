@@ -185,7 +185,8 @@ describeEachDb("tRPC API: models, predict / LODOCV jobs, review queue", (kind) =
     const lead = as(f.users.lead);
     const plan = await lead.job.enqueueLodocv({ projectSlug: f.projectSlug, backbone: "small-cnn", inputSize: 64, timeBudgetMinutes: 5 });
     expect(plan).toMatchObject({ type: "lodocv", status: "queued", parentJobId: null });
-    expect(plan.payload).toEqual({ role: "plan", backbone: "small-cnn", inputSize: 64, timeBudgetMinutes: 5 });
+    // Held-out sites are scored with and without AdaBN unless the lead turns adaptation off.
+    expect(plan.payload).toEqual({ role: "plan", backbone: "small-cnn", inputSize: 64, timeBudgetMinutes: 5, adapt: true });
     expect(await trpcCode(lead.job.enqueueLodocv({ projectId: f.projectId }))).toBe("CONFLICT");
     expect(await trpcCode(lead.job.enqueueLodocv({ projectId: f.projectId, inputSize: 512 }))).toBe("BAD_REQUEST");
 
