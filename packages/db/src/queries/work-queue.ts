@@ -376,13 +376,20 @@ export async function skipQueueItem(db: DbOrTx, input: { projectId: string; item
 export type QueueProgress = { remaining: number; held: number; doneToday: number; decisionsSinceModel: number };
 
 /**
- * Header numbers of the reader: items still to do (pending or abandoned), items the reader holds,
- * the reader's decisions today (not undone), and the project's decisions since its current model was made.
+ * Header numbers of the reader: items still to do (pending or abandoned) that this reader could claim
+ * here (the claim's conditions: no evaluation-set cell, no cell read blind in double reading outside that
+ * queue, the double-reading rules in it), items the reader holds, the reader's decisions today (not undone),
+ * and the project's decisions since its current model was made.
  */
 export async function getQueueProgress(db: DbOrTx, input: { projectId: string; kind: QueueKind; userId: string }): Promise<QueueProgress> {
+  const claimableHere = and(
+    claimable,
+    sql`not ${isEvaluationCell(input.projectId, reviewQueueItem.cellId)}`,
+    claimConditionsForKind(input.kind, input.projectId, input.userId),
+  );
   const [counts] = await db
     .select({
-      remaining: sql<number>`count(*) filter (where ${claimable})::int`,
+      remaining: sql<number>`count(*) filter (where ${claimableHere})::int`,
       held: sql<number>`count(*) filter (where ${reviewQueueItem.status} = 'claimed' and ${reviewQueueItem.claimedBy} = ${input.userId} and ${reviewQueueItem.leaseExpiresAt} >= now())::int`,
     })
     .from(reviewQueueItem)
