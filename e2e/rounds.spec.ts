@@ -67,3 +67,18 @@ test("a lead starts a round, sees it finish, and the reader hands out the picked
   expect(handedOut.slice(0, order.length)).toEqual(order.slice(0, handedOut.length));
   await expect(page.getByTestId("reader-item")).toHaveAttribute("data-cell-id", order[0]!);
 });
+
+test("a lead sets after how many new labels a round queues the fine-tune; the rounds page says so", async ({ page }) => {
+  await signIn(page, logins.lead, `/projects/${demoProject}/settings`);
+  const form = page.getByTestId("fine-tune-form");
+  const input = form.getByRole("spinbutton");
+  await expect(input).toHaveValue("200");
+  // Above the default, so no spec's few labels ever reach it and queue a training job.
+  await input.fill("350");
+  const saved = page.waitForResponse((r) => r.url().includes("/api/trpc/project.setFineTuneEveryLabels"));
+  await form.getByRole("button", { name: "Save" }).click();
+  expect((await saved).status()).toBe(200);
+  await expect(form.getByRole("status")).toHaveText("Saved.");
+  await page.goto(`/projects/${demoProject}/rounds`);
+  await expect(page.getByText(/A full fine-tune is queued by itself after 350 new verified labels/)).toBeVisible();
+});
