@@ -116,7 +116,7 @@ describeEachDb("active-learning rounds", (kind) => {
     expect(created.status).toBe("queued");
   });
 
-  it("never picks double-read cells; a lapsed claim is re-ranked like a pending item", async () => {
+  it("never picks double-read cells; a lapsed claim is re-ranked like a pending item; a rebuild keeps the picks first", async () => {
     const f = await createRoundProject(t.db, "lapsed", { n: 12, labelled: 0 });
     await rebuildWorkQueue(t.db, { projectId: f.project.id, schemeId: f.scheme.id, kind: "labeling" });
     const free = f.cellIds.filter((id) => !f.evaluationIds.includes(id));
@@ -148,6 +148,8 @@ describeEachDb("active-learning rounds", (kind) => {
       }),
     );
     expect(written).toBe(2);
+    // A lead rebuilding the labeling queue afterwards re-ranks the rest in dataset order but keeps the round's picks first.
+    await rebuildWorkQueue(t.db, { projectId: f.project.id, schemeId: f.scheme.id, kind: "labeling" });
     const next = await claimQueueItems(t.db, { projectId: f.project.id, kind: "labeling", userId: f.alice.id, limit: 2 });
     const rows = await t.db.select().from(reviewQueueItem).where(inArray(reviewQueueItem.id, next));
     const byId = new Map(rows.map((r) => [r.id, r]));

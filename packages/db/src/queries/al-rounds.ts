@@ -194,5 +194,6 @@ export async function compareTestSplits(
   const a = new Set(rows.filter((r) => r.modelVersionId === input.modelA).map((r) => r.cellId));
   const b = new Set(rows.filter((r) => r.modelVersionId === input.modelB).map((r) => r.cellId));
   const shared = [...a].filter((id) => b.has(id)).length;
-  return { same: shared === a.size && shared === b.size, shared, onlyA: a.size - shared, onlyB: b.size - shared };
+  // Two models without recorded test splits are not "the same": nothing says what either was scored on.
+  return { same: shared > 0 && shared === a.size && shared === b.size, shared, onlyA: a.size - shared, onlyB: b.size - shared };
 }

@@ -74,6 +74,8 @@ async function insertQueueRows(db: DbOrTx, rows: SQLWrapper): Promise<number> {
       on conflict (project_id, kind, cell_id, round) do update
         set priority = excluded.priority, strategy = excluded.strategy, prediction_id = excluded.prediction_id, updated_at = now()
         where ${reviewQueueItem}.status = 'pending'
+          -- a round's picks keep their place at the front: rebuilding the labeling queue must not undo a round
+          and not (${reviewQueueItem}.kind = 'labeling' and ${reviewQueueItem}.strategy like 'round-%')
       returning 1
     )
     select count(*)::int as n from written`);
@@ -103,8 +105,8 @@ export type BuildQueueInput = {
 };
 
 /**
- * (Re)fills one work queue of a project. Pending items are re-ranked, claimed and resolved items kept as
- * they are. labeling = cells without any label in the project's scheme, in dataset order; review = the
+ * (Re)fills one work queue of a project. Pending items are re-ranked (except an active-learning round's
+ * picks in the labeling queue, which keep the round's order), claimed and resolved items kept as they are. labeling = cells without any label in the project's scheme, in dataset order; review = the
  * model's predictions on cells no reader labelled yet, by the chosen uncertainty; false_negative = cells
  * the model calls normal, by their summed probability of the abnormal classes (via the scheme's mapping
  * to a binary scheme). Returns the number of items written.

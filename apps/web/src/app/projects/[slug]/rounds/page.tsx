@@ -194,9 +194,11 @@ export default async function RoundsPage({ params, searchParams }: Props) {
         {comparison ? (
           <>
             <p className="small" data-testid="compare-evaluation-note">
-              {comparison.testSplits.same
-                ? `Both were scored on the same frozen evaluation set (${comparison.testSplits.shared} cells): their stored test reports compare directly.`
-                : `Their test splits differ (${comparison.testSplits.shared} cells shared, ${comparison.testSplits.onlyA} only in A, ${comparison.testSplits.onlyB} only in B): the evaluation set was extended between them, or A predates it. Read the deltas with that in mind.`}
+              {comparison.testSplits.shared + comparison.testSplits.onlyA + comparison.testSplits.onlyB === 0
+                ? "Neither model records the cells of its test split, so whether both were scored on the same cells cannot be checked: read the deltas with that in mind."
+                : comparison.testSplits.same
+                  ? `Both were scored on the same frozen evaluation set (${comparison.testSplits.shared} cells): their stored test reports compare directly.`
+                  : `Their test splits differ (${comparison.testSplits.shared} cells shared, ${comparison.testSplits.onlyA} only in A, ${comparison.testSplits.onlyB} only in B): the evaluation set was extended between them, or A predates it. Read the deltas with that in mind.`}
             </p>
             {comparison.rows.length === 0 ? (
               <p className="muted">Metrics unavailable for one of the two models.</p>
