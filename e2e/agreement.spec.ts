@@ -129,7 +129,9 @@ test("a lead sees the hand-computed kappa and AC1 of two readers; an annotator m
   await expect(pair.locator("td").nth(2)).toHaveText("10");
   await expect(pair.getByTestId("pair-kappa")).toContainText("0.516");
   await expect(pair.getByTestId("pair-ac1")).toContainText("0.671");
-  await expect(page.getByTestId("awaiting-adjudication")).toContainText("3");
+  await expect(page.getByTestId("disagreements-not-adjudicated").locator(".value")).toHaveText("3");
+  // The readers labelled the cells on their own (no blind double reading): no disagreement entered the adjudication queue.
+  await expect(page.getByTestId("in-adjudication-queue").locator(".value")).toHaveText("0");
   // The heat map of the pair (classes used, in scheme order: lymphocyte, monocyte, neutrophil): 4 cells both called neutrophil.
   const heat = page.locator('[data-chart="confusion-matrix"]');
   await expect(heat).toBeVisible();

@@ -3,8 +3,9 @@
 // then seed-models.ts (finished model versions, a LODOCV run, a review queue), then the product's own
 // launcher (scripts/start-stack.ts, what `npm run demo` runs): the embedded database served over the
 // PostgreSQL protocol, `next start` on apps/web/.next (built here when missing) and a trainer. The
-// trainer claims only import jobs (TRAINER_JOB_TYPES): upload.spec.ts needs uploads imported, while
-// models.spec.ts and roles.spec.ts expect their training and LODOCV jobs to stay queued.
+// trainer claims only import and round jobs (TRAINER_JOB_TYPES): upload.spec.ts needs uploads imported and
+// rounds.spec.ts a round finished (a round decodes no image: cheap), while models.spec.ts and roles.spec.ts
+// expect their training and LODOCV jobs to stay queued.
 // E2E_DATABASE_URL runs it against a PostgreSQL server instead of the embedded PGlite.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -97,7 +98,7 @@ const stack = spawn(path.join(root, "node_modules", ".bin", "tsx"), [path.join(r
     ...env,
     HEMALOOP_HOST: "127.0.0.1",
     HEMALOOP_DB_PORT: String(await findFreePort()),
-    TRAINER_JOB_TYPES: "import",
+    TRAINER_JOB_TYPES: "import,round",
     TRAINER_POLL_MS: "500",
   },
   stdio: "inherit",

@@ -1,6 +1,6 @@
 // e2e seed step (after the demo seed): finished model versions with realistic metrics, a finished
 // LODOCV run and a ranked review queue, so the model, LODOCV and review pages have something to draw
-// without a trainer. Reports come from packages/ml's computeClassificationReport / aggregateLodocvWithAdaptation on
+// without a trainer, and embeddings on the seeded predictions so rounds.spec.ts can run a round. Reports come from packages/ml's computeClassificationReport / aggregateLodocvWithAdaptation on
 // small synthetic prediction sets, drawn with a seeded PRNG so every e2e run draws the same charts.
 // They are imported by path (the same functions @hemaloop/ml exports) so this script never loads
 // tfjs / onnxruntime; the web app itself never imports packages/ml.
@@ -22,6 +22,7 @@ import { resolveRuntimeConfig } from "@hemaloop/db/runtime-config";
 import * as schema from "@hemaloop/db/schema";
 import { eq } from "drizzle-orm";
 import { openMigratedDb, repoRoot } from "../../packages/db/src/cli/cli-support";
+import { encodeEmbedding } from "../../packages/ml/src/active-learning/embedding-codec";
 import { createRng as rng } from "../../packages/ml/src/data/rng";
 import { JOB_DEFAULTS } from "../../packages/ml/src/contracts/job-payloads";
 import { aggregateLodocvWithAdaptation } from "../../packages/ml/src/lodocv/aggregate";
@@ -56,6 +57,19 @@ function synthesise(perClass: number[], hit: number[], seed: number, collapseTo?
     }
   });
   return { yTrue, probs };
+}
+
+const EMBEDDING_DIM = 16;
+
+/**
+ * A deterministic embedding near its predicted class's centre (class c lights up dimensions 2c and 2c+1),
+ * encoded as a predict job stores it, so a round's clustering sees one group per class.
+ */
+function syntheticEmbedding(predicted: number, rand: () => number): Uint8Array {
+  const v = Array.from({ length: EMBEDDING_DIM }, () => (rand() - 0.5) * 0.2);
+  v[(2 * predicted) % EMBEDDING_DIM] = v[(2 * predicted) % EMBEDDING_DIM]! + 1;
+  v[(2 * predicted + 1) % EMBEDDING_DIM] = v[(2 * predicted + 1) % EMBEDDING_DIM]! + 1;
+  return encodeEmbedding(v);
 }
 
 function history(epochs: number, seed: number) {
@@ -196,9 +210,11 @@ try {
       })
       .where(eq(schema.job.id, plan.id));
 
-    // A ranked review queue from the good model on unlabelled cells.
+    // A ranked review queue from the good model on unlabelled cells, with their cached embeddings (what rounds rank).
     const cells = (await listCellsForPrediction(db, project.id, { unlabeledOnly: true, limit: 24 })).slice(0, 24);
     const rand = rng(99);
+    // Its own stream, so the probabilities drawn above stay what they were before embeddings were seeded.
+    const randEmbedding = rng(123);
     const rows = cells.map((c, i) => {
       const predicted = i % k;
       const p = probRow(k, predicted, 0.3 + rand() * 0.6, rand);
@@ -213,6 +229,7 @@ try {
         margin: sorted[0]! - sorted[1]!,
         entropy,
         bald: rand() * 0.2,
+        embedding: syntheticEmbedding(predicted, randEmbedding),
       };
     });
     const { idsByCell } = await writePredictions(db, good.id, rows);

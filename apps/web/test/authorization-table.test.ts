@@ -255,6 +255,11 @@ export const procedureTable: Record<string, Row> = {
     own: { input: (c) => ({ ...A(c), name: `Project ${c.uniq()}`, description: null }) },
     cross: noIds("the project itself is the only id"),
   },
+  "project.setFineTuneEveryLabels": {
+    gate: "lead",
+    own: { input: (c) => ({ ...A(c), fineTuneEveryLabels: 250 }) },
+    cross: noIds("the project itself is the only id"),
+  },
   // Unarchiving an active project: the gate passes, the service says it is already active.
   "project.setArchived": {
     gate: "admin",

@@ -8,7 +8,7 @@ import { createModelVersion } from "../src/queries/models";
 import { writePredictions } from "../src/queries/predictions";
 import { addProjectDataset, ensureProject, getProjectById } from "../src/queries/projects";
 import { ensureUser } from "../src/queries/users";
-import { cell, project } from "../src/schema";
+import { cell, project, reviewQueueItem } from "../src/schema";
 import { createCells } from "./helpers/fixtures";
 import { createTestDb, describeEachDb, type TestDb } from "./helpers/test-db";
 
@@ -78,6 +78,26 @@ async function createAgreementFixture(db: Db, tag: string) {
   }
   await read(f.cellIds[0]!, null, L, "imported");
   await read(f.cellIds[7]!, dave, M, "adjudicated");
+  // The adjudication queue (as blind double reading fills it): cell 4 waits, cell 7 was settled, the
+  // second dataset's cell is held by a lead, and the soft-deleted cell 8 no longer counts. Cell 1's
+  // disagreement (readers labelling on their own) never entered the queue.
+  const queued: Array<[string, "pending" | "claimed" | "done"]> = [
+    [f.cellIds[4]!, "pending"],
+    [f.cellIds[7]!, "done"],
+    [second.cellIds[0]!, "claimed"],
+    [f.cellIds[8]!, "pending"],
+  ];
+  await db.insert(reviewQueueItem).values(
+    queued.map(([cellId, status]) => ({
+      projectId: p.id,
+      kind: "adjudication" as const,
+      cellId,
+      priority: 1,
+      strategy: "adjudication",
+      status,
+      ...(status === "claimed" ? { claimedBy: dave.id, claimedAt: new Date(), leaseExpiresAt: new Date(Date.now() + 60_000) } : {}),
+    })),
+  );
   await db.update(cell).set({ deletedAt: new Date() }).where(eq(cell.id, f.cellIds[8]!));
   for (const c of [second.cellIds[0]!, outside.cellIds[0]!]) {
     await read(c, f.alice, N);
@@ -185,8 +205,9 @@ describeEachDb("agreement summary", (kind) => {
     expect(s.readingsPerClass[classAt(N)]).toBe(9);
     expect(s.readingsPerClass[classAt(L)]).toBe(6);
     expect(s.readingsPerClass[classAt(M)]).toBe(5);
-    // Disputed cells 1, 4, 7; 7 is adjudicated.
-    expect(s.awaitingAdjudication).toBe(2);
+    // Disputed cells 1, 4, 7; 7 is adjudicated. Of 1 and 4 only 4 is in the adjudication queue.
+    expect(s.disagreementsNotAdjudicated).toBe(2);
+    expect(s.inAdjudicationQueue).toBe(1);
   });
 
   it("reader vs the current model: alice on cells 0-6", async () => {
@@ -208,7 +229,9 @@ describeEachDb("agreement summary", (kind) => {
     const s = await getAgreementSummary(t.db, { project: f.project });
     const ab = s.pairs.find((p) => [p.readerAId, p.readerBId].sort().join() === [f.alice.id, f.bob.id].sort().join())!;
     expect(ab.agreement.n).toBe(8);
-    expect(s.awaitingAdjudication).toBe(3);
+    expect(s.disagreementsNotAdjudicated).toBe(3);
+    // Cell 4 and the second dataset's cell (held by a lead: still waiting).
+    expect(s.inAdjudicationQueue).toBe(2);
     expect(s.readers.find((r) => r.name === "Alice")!.readings).toBe(9);
     await expect(getAgreementSummary(t.db, { project: f.project, datasetId: f.outside.dataset.id })).rejects.toBeInstanceOf(NotFoundError);
   });
@@ -216,7 +239,7 @@ describeEachDb("agreement summary", (kind) => {
   it("a project without readings or a model answers empty, not an error", async () => {
     const empty = await ensureProject(t.db, { slug: "agree-empty", name: "empty", schemeKey: "pbc-8" });
     const s = await getAgreementSummary(t.db, { project: empty });
-    expect(s).toMatchObject({ readers: [], pairs: [], model: null, awaitingAdjudication: 0 });
+    expect(s).toMatchObject({ readers: [], pairs: [], model: null, disagreementsNotAdjudicated: 0, inAdjudicationQueue: 0 });
     expect(s.overall).toMatchObject({ items: 0, observed: null, meanPairwiseKappa: null });
   });
 });

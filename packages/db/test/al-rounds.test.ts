@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { roundPayloadSchema } from "@hemaloop/ml/contracts";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ConflictError, InvalidInputError } from "../src/errors";
@@ -114,6 +114,47 @@ describeEachDb("active-learning rounds", (kind) => {
         .where(and(eq(auditEvent.entityId, round.id), eq(auditEvent.action, "al_round.complete"))),
     ).toHaveLength(1);
     expect(created.status).toBe("queued");
+  });
+
+  it("never picks double-read cells; a lapsed claim is re-ranked like a pending item; a rebuild keeps the picks first", async () => {
+    const f = await createRoundProject(t.db, "lapsed", { n: 12, labelled: 0 });
+    await rebuildWorkQueue(t.db, { projectId: f.project.id, schemeId: f.scheme.id, kind: "labeling" });
+    const free = f.cellIds.filter((id) => !f.evaluationIds.includes(id));
+    const doubleRead = free[0]!;
+    await t.db
+      .insert(reviewQueueItem)
+      .values({ projectId: f.project.id, kind: "double_reading", cellId: doubleRead, priority: 1, strategy: "double" });
+    // Bob claims two items and walks away: his leases lapse (claimable again), the items stay "claimed".
+    const lapsed = await claimQueueItems(t.db, { projectId: f.project.id, kind: "labeling", userId: f.bob.id, limit: 2 });
+    await t.db
+      .update(reviewQueueItem)
+      .set({ leaseExpiresAt: new Date(Date.now() - 1_000) })
+      .where(inArray(reviewQueueItem.id, lapsed));
+    const lapsedRows = await t.db.select().from(reviewQueueItem).where(inArray(reviewQueueItem.id, lapsed));
+    const pool = await listRoundPool(t.db, { projectId: f.project.id, schemeId: f.scheme.id, modelVersionId: f.model.id });
+    expect(pool.filter((r) => r.claimed).map((r) => r.cellId)).toEqual([doubleRead]);
+
+    const { round } = await startNextRound(t.db, f.lead, { strategy: "typiclust", batchSize: 2 });
+    const picks = lapsedRows.map((r) => r.cellId).reverse();
+    const { written } = await t.db.transaction((tx) =>
+      completeRound(tx, {
+        roundId: round.id,
+        cellIds: picks,
+        effectiveStrategy: "typiclust",
+        labelsSoFar: 0,
+        headMetrics: null,
+        modelMetrics: null,
+        details: {},
+      }),
+    );
+    expect(written).toBe(2);
+    // A lead rebuilding the labeling queue afterwards re-ranks the rest in dataset order but keeps the round's picks first.
+    await rebuildWorkQueue(t.db, { projectId: f.project.id, schemeId: f.scheme.id, kind: "labeling" });
+    const next = await claimQueueItems(t.db, { projectId: f.project.id, kind: "labeling", userId: f.alice.id, limit: 2 });
+    const rows = await t.db.select().from(reviewQueueItem).where(inArray(reviewQueueItem.id, next));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(next.map((id) => byId.get(id)!.cellId)).toEqual(picks);
+    expect(next.map((id) => byId.get(id)!.strategy)).toEqual(["round-1", "round-1"]);
   });
 
   it("queues one full fine-tune once N new verified labels arrived since the last train job, never two at once", async () => {

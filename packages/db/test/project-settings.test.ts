@@ -1,11 +1,11 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConflictError, ForbiddenError, NotFoundError } from "../src/errors";
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from "../src/errors";
 import { ensureDataset, ensureInstitution } from "../src/queries/datasets";
 import { getVisibleDataset, listAdministeredDatasets, listAttachableDatasets } from "../src/queries/dataset-access";
 import { listProjectMembers, listProjectsForViewer, setMembership } from "../src/queries/projects";
 import { addInstitutionMember, ensureUser, type PublicUser } from "../src/queries/users";
-import { auditEvent, dataset, membership, projectDataset } from "../src/schema";
+import { auditEvent, dataset, membership, project, projectDataset } from "../src/schema";
 import {
   addProjectMember,
   attachDatasetToProject,
@@ -13,11 +13,13 @@ import {
   createProjectAsUser,
   detachDatasetFromProject,
   enqueueTrainJob,
+  getFineTuneState,
   removeProjectMember,
   saveProjectLabel,
   setProjectArchived,
   shareDatasetWithProject,
   unshareDatasetFromProject,
+  updateFineTuneEveryLabels,
   updateProjectDetails,
 } from "../src/services";
 import { createProjectFixture, type ProjectFixture } from "./helpers/project-fixture";
@@ -180,6 +182,41 @@ describeEachDb("projects from the UI: sharing, lifecycle, members", (kind) => {
       expect(renamed).toMatchObject({ name: "Renamed", description: "About it" });
       const [update] = await events("project.update", f.projectId);
       expect(update).toMatchObject({ after: { name: "Renamed", description: "About it" } });
+    });
+  });
+
+  describe("active-learning settings", () => {
+    it("a lead sets fineTuneEveryLabels (10..100,000), audited with the old value; rounds read it", async () => {
+      const lead = as(f.users.lead);
+      const [start] = await t.db.select().from(project).where(eq(project.id, f.projectId));
+      await t.db
+        .update(project)
+        .set({ settings: { ...start!.settings, defaultBackbone: "resnet" } })
+        .where(eq(project.id, f.projectId));
+      expect((await getFineTuneState(t.db, f.projectId))!.threshold).toBe(200);
+      for (const bad of [9, 100_001, 12.5, Number.NaN]) {
+        await expect(updateFineTuneEveryLabels(t.db, lead, { fineTuneEveryLabels: bad })).rejects.toThrow(InvalidInputError);
+      }
+      expect(await events("project.settings", f.projectId)).toHaveLength(0);
+
+      const updated = await updateFineTuneEveryLabels(t.db, lead, { fineTuneEveryLabels: 10 });
+      expect(updated.settings.fineTuneEveryLabels).toBe(10);
+      expect((await getFineTuneState(t.db, f.projectId))!.threshold).toBe(10);
+      await updateFineTuneEveryLabels(t.db, lead, { fineTuneEveryLabels: 100_000 });
+      // The same value again changes nothing and writes no event.
+      await updateFineTuneEveryLabels(t.db, lead, { fineTuneEveryLabels: 100_000 });
+      const audits = (await events("project.settings", f.projectId)).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+      expect(audits.map((e) => [e.actorId, e.before, e.after])).toEqual([
+        [f.users.lead.id, { fineTuneEveryLabels: null }, { fineTuneEveryLabels: 10 }],
+        [f.users.lead.id, { fineTuneEveryLabels: 10 }, { fineTuneEveryLabels: 100_000 }],
+      ]);
+
+      // Other settings survive; an archived project refuses the change.
+      const [row] = await t.db.select().from(project).where(eq(project.id, f.projectId));
+      expect(row!.settings).toMatchObject({ defaultBackbone: "resnet", fineTuneEveryLabels: 100_000 });
+      await setProjectArchived(t.db, as(f.users.admin), { archived: true });
+      await expect(updateFineTuneEveryLabels(t.db, lead, { fineTuneEveryLabels: 50 })).rejects.toThrow(/archived/);
+      await setProjectArchived(t.db, as(f.users.admin), { archived: false });
     });
   });
 

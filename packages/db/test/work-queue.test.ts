@@ -9,7 +9,7 @@ import { getSchemeByKey } from "../src/queries/schemes";
 import { saveLabel } from "../src/queries/labels";
 import { ensureUser } from "../src/queries/users";
 import { getQueueProgress } from "../src/queries/work-queue";
-import { auditEvent, cell, label, labelHistory, project, reviewDecision, reviewQueueItem } from "../src/schema";
+import { auditEvent, cell, evaluationSetCell, label, labelHistory, project, reviewDecision, reviewQueueItem } from "../src/schema";
 import {
   buildWorkQueue,
   claimReaderBatch,
@@ -275,6 +275,45 @@ describeEachDb("work queues, claims and reader decisions", (kind) => {
       /deleted/,
     );
     expect(await t.db.select().from(label).where(eq(label.cellId, heldCells[0]!))).toEqual([]);
+  });
+
+  it("counts as remaining only what the reader could claim: no double-read or evaluation-set cell", async () => {
+    const f = await createPredictedProject(t.db, 8, "remaining");
+    const lead = { projectId: f.project.id, actorId: f.alice.id };
+    expect(await buildWorkQueue(t.db, lead, { kind: "labeling" })).toEqual({ items: 8 });
+    // Cells 0 and 1 are read blind in double reading (round 1 and 2 of cell 0, round 1 of cell 1);
+    // cell 2 joined the frozen evaluation set after it was queued.
+    await t.db.insert(reviewQueueItem).values(
+      (
+        [
+          [0, 1],
+          [0, 2],
+          [1, 1],
+        ] as const
+      ).map(([i, round]) => ({
+        projectId: f.project.id,
+        kind: "double_reading" as const,
+        cellId: f.cellIds[i]!,
+        round,
+        priority: 1,
+        strategy: "double-reading",
+      })),
+    );
+    await t.db.insert(evaluationSetCell).values({ projectId: f.project.id, cellId: f.cellIds[2]! });
+    const progress = (k: "labeling" | "double_reading") => getQueueProgress(t.db, { projectId: f.project.id, kind: k, userId: f.bob.id });
+    expect((await progress("labeling")).remaining).toBe(5);
+    // Round 2 of cell 0 waits for round 1 to be taken: two of the three double-reading items are claimable now.
+    expect((await progress("double_reading")).remaining).toBe(2);
+
+    // What the count promised is what a claim gets, in both queues.
+    const bob = f.reader(f.bob);
+    expect(await claimReaderBatch(t.db, bob, { kind: "labeling", hold: 20 })).toHaveLength(5);
+    expect(await progress("labeling")).toMatchObject({ remaining: 0, held: 5 });
+    expect(await claimReaderBatch(t.db, bob, { kind: "double_reading", hold: 20 })).toHaveLength(2);
+    // Bob holds round 1 of cell 0: round 2 of it is never his, so nothing is left for him.
+    expect(await progress("double_reading")).toMatchObject({ remaining: 0, held: 2 });
+    // For Alice round 2 of cell 0 is claimable now that round 1 is taken.
+    expect((await getQueueProgress(t.db, { projectId: f.project.id, kind: "double_reading", userId: f.alice.id })).remaining).toBe(1);
   });
 
   it("refuses every queue mutation on an archived project, and renews leases on a heartbeat", async () => {

@@ -3,6 +3,7 @@ import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
 import { cell, image, label, modelVersion, prediction, projectDataset, user } from "../schema";
+import { countAwaitingAdjudication } from "./double-reading";
 import type { Project } from "./projects";
 import { type ClassSummary, listSchemeClasses } from "./schemes";
 
@@ -35,8 +36,16 @@ export type AgreementSummary = {
   readingsPerClass: number[];
   /** Null when the project has no current model. */
   model: { id: string; name: string; readers: ReaderModelAgreement[] } | null;
-  /** Cells read by >= 2 readers who disagree, with no adjudicated label yet. */
-  awaitingAdjudication: number;
+  /**
+   * Cells read by >= 2 readers who disagree, with no adjudicated label yet: every such cell, however its
+   * readings came about (double reading or readers labelling the same cell on their own).
+   */
+  disagreementsNotAdjudicated: number;
+  /**
+   * Cells in the adjudication queue (countAwaitingAdjudication): only blind double readings that disagree
+   * enter it, so this is at most the count above; the rest no lead is asked to settle.
+   */
+  inAdjudicationQueue: number;
 };
 
 export type AgreementInput = {
@@ -168,7 +177,8 @@ export async function getAgreementSummary(db: DbOrTx, input: AgreementInput): Pr
     overall: { ...multi, meanPairwiseKappa: kappas.length ? kappas.reduce((a, b) => a + b, 0) / kappas.length : null },
     readingsPerClass,
     model: await getReaderModelAgreement(db, input, readings, classIndex),
-    awaitingAdjudication: awaiting?.n ?? 0,
+    disagreementsNotAdjudicated: awaiting?.n ?? 0,
+    inAdjudicationQueue: await countAwaitingAdjudication(db, project.id, { datasetId: input.datasetId }),
   };
 }
 

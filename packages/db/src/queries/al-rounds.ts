@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, exists, gt, inArray, isNotNull, isNull, max, sql } from "drizzle-orm";
+import { and, asc, desc, eq, exists, gt, inArray, isNotNull, isNull, lt, max, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { NotFoundError } from "../errors";
 import { alRound, cell, image, job, label, modelSnapshotItem, prediction, projectDataset, reviewQueueItem } from "../schema";
@@ -21,7 +21,10 @@ export type RoundPoolRow = {
   /** Any label in the project's scheme (readers' or imported): never offered again. */
   labelled: boolean;
   inEvaluationSet: boolean;
-  /** A reader holds the cell's labeling item right now: picking it again would waste a slot. */
+  /**
+   * Not offered in the labeling queue right now, so picking it would waste a slot: a reader holds its
+   * labeling item, or the cell is read blind in double reading (the labeling queue never hands those out).
+   */
   claimed: boolean;
 };
 
@@ -48,10 +51,15 @@ export async function listRoundPool(
           .where(
             and(
               eq(reviewQueueItem.projectId, input.projectId),
-              eq(reviewQueueItem.kind, "labeling"),
               eq(reviewQueueItem.cellId, cell.id),
-              eq(reviewQueueItem.status, "claimed"),
-              gt(reviewQueueItem.leaseExpiresAt, sql`now()`),
+              or(
+                and(
+                  eq(reviewQueueItem.kind, "labeling"),
+                  eq(reviewQueueItem.status, "claimed"),
+                  gt(reviewQueueItem.leaseExpiresAt, sql`now()`),
+                ),
+                eq(reviewQueueItem.kind, "double_reading"),
+              ),
             ),
           ),
       ).mapWith(Boolean),
@@ -67,8 +75,8 @@ export async function listRoundPool(
 
 /**
  * Writes a round's picks into the labeling queue in pick order (first pick = highest priority).
- * Pending items are re-ranked; claimed and resolved ones are left exactly as they are. Returns the
- * number of items written.
+ * Pending items and claims whose lease lapsed (claimable again, so the round may pick their cells) are
+ * re-ranked; live claims and resolved items are left exactly as they are. Returns the number of items written.
  */
 export async function writeRoundPicks(
   db: DbOrTx,
@@ -91,7 +99,10 @@ export async function writeRoundPicks(
     .onConflictDoUpdate({
       target: [reviewQueueItem.projectId, reviewQueueItem.kind, reviewQueueItem.cellId, reviewQueueItem.round],
       set: { priority: sql`excluded.priority`, strategy: sql`excluded.strategy`, updatedAt: sql`now()` },
-      setWhere: eq(reviewQueueItem.status, "pending"),
+      setWhere: or(
+        eq(reviewQueueItem.status, "pending"),
+        and(eq(reviewQueueItem.status, "claimed"), lt(reviewQueueItem.leaseExpiresAt, sql`now()`)),
+      ),
     })
     .returning({ id: reviewQueueItem.id });
   return written.length;
@@ -183,5 +194,6 @@ export async function compareTestSplits(
   const a = new Set(rows.filter((r) => r.modelVersionId === input.modelA).map((r) => r.cellId));
   const b = new Set(rows.filter((r) => r.modelVersionId === input.modelB).map((r) => r.cellId));
   const shared = [...a].filter((id) => b.has(id)).length;
-  return { same: shared === a.size && shared === b.size, shared, onlyA: a.size - shared, onlyB: b.size - shared };
+  // Two models without recorded test splits are not "the same": nothing says what either was scored on.
+  return { same: shared > 0 && shared === a.size && shared === b.size, shared, onlyA: a.size - shared, onlyB: b.size - shared };
 }

@@ -194,14 +194,24 @@ export async function withdrawPendingAdjudication(db: DbOrTx, input: { projectId
   return rows.length;
 }
 
-/** Cells of the project whose two readings disagree and that no lead has adjudicated yet (live cells only). */
-export async function countAwaitingAdjudication(db: DbOrTx, projectId: string): Promise<number> {
+/**
+ * Cells in the project's adjudication queue: their two blind readings disagree and no lead has
+ * adjudicated them yet (live cells only; optionally of one dataset). Disagreements outside double reading
+ * never enter this queue: the agreement page counts those separately.
+ */
+export async function countAwaitingAdjudication(db: DbOrTx, projectId: string, options: { datasetId?: string } = {}): Promise<number> {
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(reviewQueueItem)
     .innerJoin(cell, and(eq(cell.id, reviewQueueItem.cellId), isNull(cell.deletedAt)))
+    .innerJoin(image, eq(image.id, cell.imageId))
     .where(
-      and(eq(reviewQueueItem.projectId, projectId), eq(reviewQueueItem.kind, "adjudication"), sql`${reviewQueueItem.status} <> 'done'`),
+      and(
+        eq(reviewQueueItem.projectId, projectId),
+        eq(reviewQueueItem.kind, "adjudication"),
+        sql`${reviewQueueItem.status} <> 'done'`,
+        options.datasetId ? eq(image.datasetId, options.datasetId) : undefined,
+      ),
     );
   return Number(row?.n ?? 0);
 }

@@ -74,6 +74,8 @@ async function insertQueueRows(db: DbOrTx, rows: SQLWrapper): Promise<number> {
       on conflict (project_id, kind, cell_id, round) do update
         set priority = excluded.priority, strategy = excluded.strategy, prediction_id = excluded.prediction_id, updated_at = now()
         where ${reviewQueueItem}.status = 'pending'
+          -- a round's picks keep their place at the front: rebuilding the labeling queue must not undo a round
+          and not (${reviewQueueItem}.kind = 'labeling' and ${reviewQueueItem}.strategy like 'round-%')
       returning 1
     )
     select count(*)::int as n from written`);
@@ -103,8 +105,8 @@ export type BuildQueueInput = {
 };
 
 /**
- * (Re)fills one work queue of a project. Pending items are re-ranked, claimed and resolved items kept as
- * they are. labeling = cells without any label in the project's scheme, in dataset order; review = the
+ * (Re)fills one work queue of a project. Pending items are re-ranked (except an active-learning round's
+ * picks in the labeling queue, which keep the round's order), claimed and resolved items kept as they are. labeling = cells without any label in the project's scheme, in dataset order; review = the
  * model's predictions on cells no reader labelled yet, by the chosen uncertainty; false_negative = cells
  * the model calls normal, by their summed probability of the abnormal classes (via the scheme's mapping
  * to a binary scheme). Returns the number of items written.
@@ -376,13 +378,20 @@ export async function skipQueueItem(db: DbOrTx, input: { projectId: string; item
 export type QueueProgress = { remaining: number; held: number; doneToday: number; decisionsSinceModel: number };
 
 /**
- * Header numbers of the reader: items still to do (pending or abandoned), items the reader holds,
- * the reader's decisions today (not undone), and the project's decisions since its current model was made.
+ * Header numbers of the reader: items still to do (pending or abandoned) that this reader could claim
+ * here (the claim's conditions: no evaluation-set cell, no cell read blind in double reading outside that
+ * queue, the double-reading rules in it), items the reader holds, the reader's decisions today (not undone),
+ * and the project's decisions since its current model was made.
  */
 export async function getQueueProgress(db: DbOrTx, input: { projectId: string; kind: QueueKind; userId: string }): Promise<QueueProgress> {
+  const claimableHere = and(
+    claimable,
+    sql`not ${isEvaluationCell(input.projectId, reviewQueueItem.cellId)}`,
+    claimConditionsForKind(input.kind, input.projectId, input.userId),
+  );
   const [counts] = await db
     .select({
-      remaining: sql<number>`count(*) filter (where ${claimable})::int`,
+      remaining: sql<number>`count(*) filter (where ${claimableHere})::int`,
       held: sql<number>`count(*) filter (where ${reviewQueueItem.status} = 'claimed' and ${reviewQueueItem.claimedBy} = ${input.userId} and ${reviewQueueItem.leaseExpiresAt} >= now())::int`,
     })
     .from(reviewQueueItem)

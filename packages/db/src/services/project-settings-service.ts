@@ -1,4 +1,5 @@
 import { and, eq } from "drizzle-orm";
+import { ROUND_DEFAULTS } from "@hemaloop/ml/contracts";
 import type { DbOrTx } from "../client";
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from "../errors";
 import { recordAudit } from "../queries/audit";
@@ -71,6 +72,41 @@ export async function updateProjectDetails(
       entityId: before.id,
       before: { name: before.name, description: before.description },
       after: { name, description },
+    });
+    return after!;
+  });
+}
+
+/**
+ * Sets how many new verified labels make a round queue the full fine-tune (leads; rounds read it as
+ * `fineTuneEveryLabels`, default 200). An integer from 10 to 100,000, else INVALID_INPUT; audited with the old value.
+ */
+export async function updateFineTuneEveryLabels(
+  db: DbOrTx,
+  actor: ProjectUserActor,
+  input: { fineTuneEveryLabels: number },
+): Promise<Project> {
+  const value = input.fineTuneEveryLabels;
+  const { fineTuneEveryLabelsMin: min, fineTuneEveryLabelsMax: max } = ROUND_DEFAULTS;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidInputError(`fine-tune every N labels must be a whole number from ${min} to ${max}`, { value });
+  }
+  return db.transaction(async (tx) => {
+    const before = await lockWritableProject(tx, actor.projectId, "update");
+    const previous = before.settings.fineTuneEveryLabels ?? null;
+    if (previous === value) return before;
+    const [after] = await tx
+      .update(project)
+      .set({ settings: { ...before.settings, fineTuneEveryLabels: value } })
+      .where(eq(project.id, before.id))
+      .returning();
+    await recordAudit(tx, {
+      actorId: actor.actorId,
+      action: "project.settings",
+      entityType: "project",
+      entityId: before.id,
+      before: { fineTuneEveryLabels: previous },
+      after: { fineTuneEveryLabels: value },
     });
     return after!;
   });

@@ -240,6 +240,9 @@ export const ROUND_DEFAULTS = {
   coldStartLabels: 20,
   /** Full fine-tune after this many new verified labels since the current model (project setting fineTuneEveryLabels). */
   fineTuneEveryLabels: 200,
+  /** The range a lead may set fineTuneEveryLabels to: fewer than 10 would fine-tune on noise, more than 100,000 never. */
+  fineTuneEveryLabelsMin: 10,
+  fineTuneEveryLabelsMax: 100_000,
 } as const;
 
 export const roundStrategySchema = z.enum(ROUND_STRATEGIES);

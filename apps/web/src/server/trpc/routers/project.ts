@@ -11,9 +11,11 @@ import {
   createProjectAsUser,
   detachDatasetFromProject,
   setProjectArchived,
+  updateFineTuneEveryLabels,
   updateProjectDetails,
   type ProjectUserActor,
 } from "@hemaloop/db/services";
+import { ROUND_DEFAULTS } from "@hemaloop/ml/contracts";
 import { z } from "zod";
 import { projectCreatorProcedure, protectedProcedure, roleProcedure, router } from "../init";
 
@@ -78,6 +80,15 @@ export const projectRouter = router({
   update: roleProcedure("admin")
     .input(updateProjectInput)
     .mutation(({ ctx, input }) => updateProjectDetails(ctx.db, actorOf(ctx), input)),
+
+  /** Active learning: how many new verified labels make a round queue the full fine-tune (leads; audited). */
+  setFineTuneEveryLabels: roleProcedure("lead")
+    .input(
+      z.object({
+        fineTuneEveryLabels: z.number().int().min(ROUND_DEFAULTS.fineTuneEveryLabelsMin).max(ROUND_DEFAULTS.fineTuneEveryLabelsMax),
+      }),
+    )
+    .mutation(({ ctx, input }) => updateFineTuneEveryLabels(ctx.db, actorOf(ctx), input)),
 
   /** Archive (read-only, hidden from the home list) or unarchive: the one mutation an archived project accepts. */
   setArchived: roleProcedure("admin", { allowArchived: true })

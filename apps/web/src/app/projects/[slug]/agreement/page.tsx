@@ -111,7 +111,18 @@ export default async function AgreementPage({ params, searchParams }: Props) {
           testId="overall-ac1"
         />
         <Stat label="Observed agreement" value={formatPercent(s.overall.observed)} hint="share of agreeing reader pairs per cell" />
-        <Stat label="Awaiting adjudication" value={String(s.awaitingAdjudication)} testId="awaiting-adjudication" />
+        <Stat
+          label="Disagreements not adjudicated"
+          value={String(s.disagreementsNotAdjudicated)}
+          hint="cells two or more readers labelled differently, with no adjudicated label: blind double reading or readers who labelled the same cell on their own"
+          testId="disagreements-not-adjudicated"
+        />
+        <Stat
+          label="In the adjudication queue"
+          value={String(s.inAdjudicationQueue)}
+          hint="of those, the blind double readings that disagree: only these wait for a lead in the adjudication queue"
+          testId="in-adjudication-queue"
+        />
       </div>
 
       <section className="panel" aria-labelledby="pairs">

@@ -2,6 +2,7 @@ import { hasProjectRole } from "@hemaloop/db/queries";
 import { ConfusionMatrix, LineChart, ProgressBar, formatMetric, type LineSeries } from "@hemaloop/ui";
 import type { Metadata } from "next";
 import Link from "next/link";
+import { forbidden } from "next/navigation";
 import { load, serverApi } from "../../../../trpc/server";
 import { RefreshWhileRunning, StartRoundForm } from "./start-round-form";
 
@@ -27,15 +28,8 @@ export default async function RoundsPage({ params, searchParams }: Props) {
       <Link href="/">My projects</Link> / <Link href={`/projects/${slug}`}>{project.project.name}</Link> / Rounds
     </div>
   );
-  if (!hasProjectRole(project.role, "lead")) {
-    return (
-      <main>
-        {crumbs}
-        <h1>Active-learning rounds</h1>
-        <p className="muted">Only the project&apos;s leads and admins run rounds.</p>
-      </main>
-    );
-  }
+  // Leads and admins only, like the procedures the page calls: others get the app's "Not allowed" page.
+  if (!hasProjectRole(project.role, "lead")) forbidden();
   const { rounds, fineTune, classes } = await load(() => api.alRound.list({ projectId }));
   const models = await load(() => api.model.list({ projectId }));
   const running = rounds.some((r) => r.jobStatus === "queued" || r.jobStatus === "running");
@@ -200,9 +194,11 @@ export default async function RoundsPage({ params, searchParams }: Props) {
         {comparison ? (
           <>
             <p className="small" data-testid="compare-evaluation-note">
-              {comparison.testSplits.same
-                ? `Both were scored on the same frozen evaluation set (${comparison.testSplits.shared} cells): their stored test reports compare directly.`
-                : `Their test splits differ (${comparison.testSplits.shared} cells shared, ${comparison.testSplits.onlyA} only in A, ${comparison.testSplits.onlyB} only in B): the evaluation set was extended between them, or A predates it. Read the deltas with that in mind.`}
+              {comparison.testSplits.shared + comparison.testSplits.onlyA + comparison.testSplits.onlyB === 0
+                ? "Neither model records the cells of its test split, so whether both were scored on the same cells cannot be checked: read the deltas with that in mind."
+                : comparison.testSplits.same
+                  ? `Both were scored on the same frozen evaluation set (${comparison.testSplits.shared} cells): their stored test reports compare directly.`
+                  : `Their test splits differ (${comparison.testSplits.shared} cells shared, ${comparison.testSplits.onlyA} only in A, ${comparison.testSplits.onlyB} only in B): the evaluation set was extended between them, or A predates it. Read the deltas with that in mind.`}
             </p>
             {comparison.rows.length === 0 ? (
               <p className="muted">Metrics unavailable for one of the two models.</p>

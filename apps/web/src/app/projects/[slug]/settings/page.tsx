@@ -1,7 +1,8 @@
+import { ROUND_DEFAULTS } from "@hemaloop/ml/contracts";
 import type { Metadata } from "next";
 import Link from "next/link";
 import { load, serverApi } from "../../../../trpc/server";
-import { ArchiveButton, DatasetControls, DetailsForm } from "./settings-forms";
+import { ArchiveButton, DatasetControls, DetailsForm, FineTuneForm } from "./settings-forms";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Project settings" };
@@ -40,6 +41,19 @@ export default async function ProjectSettingsPage({ params }: { params: Promise<
           projectId={s.project.id}
           attached={s.datasets.map((d) => ({ id: d.id, name: d.name, institution: d.institution }))}
           attachable={s.attachable}
+          editable={!archived}
+        />
+      </section>
+      <section className="panel" aria-labelledby="active-learning">
+        <h2 id="active-learning">Active learning</h2>
+        <p className="muted small">
+          Once this many verified labels have arrived since the last training run, the next round queues a full fine-tune of the published
+          model (then predicts and re-ranks) by itself. Default {ROUND_DEFAULTS.fineTuneEveryLabels}.{" "}
+          <Link href={`/projects/${slug}/rounds`}>Rounds</Link>
+        </p>
+        <FineTuneForm
+          projectId={s.project.id}
+          value={s.project.settings.fineTuneEveryLabels ?? ROUND_DEFAULTS.fineTuneEveryLabels}
           editable={!archived}
         />
       </section>

@@ -3,6 +3,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
+import { ROUND_DEFAULTS } from "@hemaloop/ml/contracts";
 import { formText } from "../../../form-text";
 import { useTRPC } from "../../../../trpc/client";
 
@@ -128,5 +129,70 @@ export function DatasetControls(props: {
       ) : null}
       <ErrorLine error={error} />
     </div>
+  );
+}
+
+/** Active learning: after how many new verified labels a round queues the full fine-tune (leads). */
+export function FineTuneForm(props: { projectId: string; value: number; editable: boolean }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const set = useMutation(
+    trpc.project.setFineTuneEveryLabels.mutationOptions({
+      onSuccess: () => {
+        setSaved(true);
+        router.refresh();
+      },
+      onError: (e) => setError(e.message),
+    }),
+  );
+  const { fineTuneEveryLabelsMin: min, fineTuneEveryLabelsMax: max } = ROUND_DEFAULTS;
+  return (
+    <form
+      className="stack"
+      data-testid="fine-tune-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setError(null);
+        setSaved(false);
+        const value = Number(formText(new FormData(e.currentTarget), "fineTuneEveryLabels"));
+        if (!Number.isInteger(value) || value < min || value > max) {
+          setError(`Enter a whole number from ${min} to ${max.toLocaleString("en")}.`);
+          return;
+        }
+        set.mutate({ projectId: props.projectId, fineTuneEveryLabels: value });
+      }}
+    >
+      <label>
+        Fine-tune every{" "}
+        <input
+          type="number"
+          name="fineTuneEveryLabels"
+          defaultValue={props.value}
+          min={min}
+          max={max}
+          step={1}
+          required
+          disabled={!props.editable}
+          style={{ width: "7em" }}
+        />{" "}
+        new verified labels
+      </label>
+      {props.editable ? (
+        <div>
+          <button type="submit" disabled={set.isPending}>
+            Save
+          </button>
+          {saved ? (
+            <span className="muted small" role="status">
+              {" "}
+              Saved.
+            </span>
+          ) : null}
+        </div>
+      ) : null}
+      <ErrorLine error={error} />
+    </form>
   );
 }
