@@ -1,6 +1,6 @@
 import { createRng } from "../data/rng";
 import { toEmbeddingMatrix, type EmbeddingMatrix } from "./embedding-matrix";
-import type { LightHead } from "./light-head";
+import { applyHeadToStandardized, type LightHead } from "./light-head";
 
 /**
  * MC-dropout passes of a light head: each pass drops every standardised feature with probability
@@ -18,7 +18,7 @@ export function sampleLightHeadDropout(
   if (!Number.isInteger(passes) || passes < 1) throw new RangeError(`passes must be a positive integer, got ${passes}`);
   if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout rate must lie in [0, 1), got ${rate}`);
   const x = toEmbeddingMatrix(embeddings);
-  const { dim, numClasses, weights, bias, mean, invStd } = head;
+  const { dim, numClasses, mean, invStd } = head;
   if (x.rows > 0 && x.dim !== dim) throw new RangeError(`the head expects ${dim}-d embeddings, got ${x.dim}`);
   const rng = createRng(options.seed ?? 0);
   const keepScale = 1 / (1 - rate);
@@ -30,21 +30,7 @@ export function sampleLightHeadDropout(
     for (let i = 0; i < x.rows; i++) {
       const o = i * dim;
       for (let j = 0; j < dim; j++) z[j] = rng() < rate ? 0 : (x.data[o + j]! - mean[j]!) * invStd[j]! * keepScale;
-      let max = -Infinity;
-      for (let c = 0; c < numClasses; c++) {
-        let s = bias[c]!;
-        for (let j = 0; j < dim; j++) s += z[j]! * weights[j * numClasses + c]!;
-        logits[c] = s;
-        if (s > max) max = s;
-      }
-      let sum = 0;
-      const row = new Array<number>(numClasses);
-      for (let c = 0; c < numClasses; c++) {
-        row[c] = Math.exp(logits[c]! - max);
-        sum += row[c]!;
-      }
-      for (let c = 0; c < numClasses; c++) row[c]! /= sum;
-      pass.push(row);
+      pass.push(applyHeadToStandardized(head, z, logits));
     }
     out.push(pass);
   }

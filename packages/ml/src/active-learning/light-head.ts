@@ -114,7 +114,7 @@ export function fitLightHead(
  */
 export function predictLightHead(head: LightHead, embeddings: EmbeddingMatrix | readonly ArrayLike<number>[]): number[][] {
   const x = toEmbeddingMatrix(embeddings);
-  const { dim, numClasses, weights, bias, mean, invStd } = head;
+  const { dim, numClasses, mean, invStd } = head;
   if (x.rows > 0 && x.dim !== dim) throw new RangeError(`the head expects ${dim}-d embeddings, got ${x.dim}`);
   const out: number[][] = [];
   const z = new Float64Array(dim);
@@ -122,23 +122,32 @@ export function predictLightHead(head: LightHead, embeddings: EmbeddingMatrix | 
   for (let i = 0; i < x.rows; i++) {
     const o = i * dim;
     for (let j = 0; j < dim; j++) z[j] = (x.data[o + j]! - mean[j]!) * invStd[j]!;
-    let max = -Infinity;
-    for (let c = 0; c < numClasses; c++) {
-      let s = bias[c]!;
-      for (let j = 0; j < dim; j++) s += z[j]! * weights[j * numClasses + c]!;
-      logits[c] = s;
-      if (s > max) max = s;
-    }
-    let sum = 0;
-    const row = new Array<number>(numClasses);
-    for (let c = 0; c < numClasses; c++) {
-      row[c] = Math.exp(logits[c]! - max);
-      sum += row[c]!;
-    }
-    for (let c = 0; c < numClasses; c++) row[c]! /= sum;
-    out.push(row);
+    out.push(applyHeadToStandardized(head, z, logits));
   }
   return out;
+}
+
+/**
+ * Softmax probabilities [numClasses] of the head for one already standardised embedding `z` [dim];
+ * `logits` is caller-owned scratch [numClasses] so scoring many rows allocates only the result.
+ */
+export function applyHeadToStandardized(head: LightHead, z: ArrayLike<number>, logits: Float64Array): number[] {
+  const { dim, numClasses, weights, bias } = head;
+  let max = -Infinity;
+  for (let c = 0; c < numClasses; c++) {
+    let s = bias[c]!;
+    for (let j = 0; j < dim; j++) s += z[j]! * weights[j * numClasses + c]!;
+    logits[c] = s;
+    if (s > max) max = s;
+  }
+  let sum = 0;
+  const row = new Array<number>(numClasses);
+  for (let c = 0; c < numClasses; c++) {
+    row[c] = Math.exp(logits[c]! - max);
+    sum += row[c]!;
+  }
+  for (let c = 0; c < numClasses; c++) row[c]! /= sum;
+  return row;
 }
 
 function computeStandardization(x: EmbeddingMatrix): { mean: Float32Array; invStd: Float32Array } {
